@@ -1,0 +1,46 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import type { StatusResponse } from '../../core/job/contract.ts';
+import type { CliContext } from '../context.ts';
+import { parseOptions } from '../options.ts';
+import { gatewayClientFor } from '../gateway-client.ts';
+
+const optionsSchema = z.object({ json: z.boolean().default(false) });
+
+export function statusCommand(ctx: CliContext): Command {
+  return new Command('status')
+    .description('queue counts and workers with their current jobs')
+    .option('--json', 'print the gateway status as JSON')
+    .action((opts: unknown, cmd: Command) => ctx.run(cmd, () => runStatus(ctx, opts)));
+}
+
+async function runStatus(ctx: CliContext, raw: unknown): Promise<number> {
+  const opts = parseOptions(optionsSchema, raw, 'status');
+  const { loaded } = ctx.load();
+  const status = await gatewayClientFor(loaded.config).status();
+  const text = opts.json
+    ? `${JSON.stringify(status, null, 2)}\n`
+    : renderStatus(status, Date.now());
+  ctx.io.stdout.write(text);
+  return 0;
+}
+
+export function renderStatus(status: StatusResponse, now: number): string {
+  const c = status.counts;
+  const lines = [
+    `queue ${status.queue}: ${c.waiting} waiting, ${c.active} active, ${c.delayed} delayed, ${c.completed} completed, ${c.failed} failed`,
+  ];
+  if (status.workers.length === 0) {
+    lines.push('workers: none (start one with `proxima work`, or `proxima up`)');
+  } else {
+    lines.push(`workers: ${status.workers.length}`);
+    for (const w of status.workers) {
+      const age = Math.max(0, Math.round((now - w.seenAt) / 1000));
+      lines.push(
+        `  ${w.host} pid ${w.pid}  ${w.current.length}/${w.concurrency} busy  v${w.version}  seen ${age}s ago`,
+      );
+      for (const job of w.current) lines.push(`    ${job.source}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,72 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import type { CliContext } from '../context.ts';
+import { intOption, parseOptions } from '../options.ts';
+import { readBrokerRecord, resolveBrokerUrl } from '../stack/broker-url.ts';
+
+const optionsSchema = z.object({
+  concurrency: intOption(1, 256).optional(),
+  brokerUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// URL')
+    .optional(),
+  exitWithParent: z.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+export function workCommand(ctx: CliContext): Command {
+  return (
+    new Command('work')
+      .description(
+        'run a worker in the foreground; SIGTERM finishes running jobs, a second hands them back',
+      )
+      .option('-n, --concurrency <n>', 'jobs encoded at once (default: worker.concurrency)')
+      // Used by `proxima up`, which owns the broker and the worker's lifetime.
+      .addOption(new Option('--broker-url <url>').hideHelp())
+      .addOption(new Option('--exit-with-parent').hideHelp())
+      .addOption(new Option('--log-level <level>').hideHelp())
+      .action((opts: Record<string, unknown>, cmd: Command) =>
+        ctx.run(cmd, () => runWork(ctx, opts)),
+      )
+  );
+}
+
+async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
+  const opts = parseOptions(optionsSchema, raw, 'work');
+  const { loaded, logger } = ctx.load();
+  if (opts.logLevel) logger.level = opts.logLevel;
+  const brokerUrl =
+    opts.brokerUrl ?? resolveBrokerUrl(loaded.config, readBrokerRecord(loaded.stateDir));
+
+  // Loaded on use: BullMQ and the media pipeline are heavy, and most commands never need them.
+  const { startWorker } = await import('../../encoder-image/worker.ts');
+  const { handleSignals } = await import('../../encoder-image/shutdown.ts');
+  const worker = await startWorker({
+    brokerUrl,
+    config: loaded.config,
+    logger,
+    concurrency: opts.concurrency,
+    searchPath: loaded.searchPath,
+  });
+  logger.info({ worker: worker.id, broker: brokerUrl }, 'worker ready');
+
+  const closed = new Promise<void>((resolve) => {
+    const close = worker.close.bind(worker);
+    // Whoever stops the worker (a signal, the parent going away) resolves this command.
+    worker.close = async (o) => {
+      try {
+        await close(o);
+      } finally {
+        resolve();
+      }
+    };
+  });
+  handleSignals(worker, logger);
+  if (opts.exitWithParent) {
+    // `proxima up` holds our stdin open; EOF means it is gone, so stop as if sent SIGTERM.
+    process.stdin.resume();
+    process.stdin.once('end', () => process.kill(process.pid, 'SIGTERM'));
+  }
+  await closed;
+  return 0;
+}

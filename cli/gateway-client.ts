@@ -1,0 +1,216 @@
+import type { z } from 'zod';
+import type { Config } from '../core/config/schema.ts';
+import { DependencyError, ProximaError } from '../core/errors.ts';
+import {
+  apiErrorSchema,
+  batchEventSchema,
+  batchViewSchema,
+  enqueueResponseSchema,
+  healthResponseSchema,
+  purgeResponseSchema,
+  statusResponseSchema,
+  type BatchEvent,
+  type BatchView,
+  type EnqueueRequest,
+  type EnqueueResponse,
+  type HealthResponse,
+  type PurgeResponse,
+  type StatusResponse,
+} from '../core/job/contract.ts';
+
+/** The gateway's HTTP API as the CLI uses it. Every response is validated before it is used. */
+export interface GatewayClient {
+  readonly url: string;
+  health(): Promise<HealthResponse>;
+  enqueue(request: EnqueueRequest): Promise<EnqueueResponse>;
+  batch(id: string): Promise<BatchView>;
+  /** The batch's server-sent events, starting with a snapshot; ends when the stream ends. */
+  events(id: string, signal?: AbortSignal): AsyncIterable<BatchEvent>;
+  status(): Promise<StatusResponse>;
+  purge(): Promise<PurgeResponse>;
+}
+
+export interface GatewayClientOptions {
+  /** config.gateway.url */
+  url: string;
+  /** config.gateway.token; empty: no Authorization header. */
+  token: string;
+  /** Per request, except the event stream. */
+  timeoutMs?: number;
+}
+
+/** An error response from the gateway, carrying its code and hint through to the printer. */
+export class GatewayError extends ProximaError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string, hint: string) {
+    super(code, message, hint, status >= 400 && status < 500 && status !== 401 ? 2 : 1);
+    this.status = status;
+  }
+}
+
+export function unreachable(url: string): DependencyError {
+  return new DependencyError(
+    'GATEWAY_UNREACHABLE',
+    `gateway not reachable at ${url}`,
+    'start the local stack with `proxima up`, or set gateway.url',
+  );
+}
+
+export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
+  const base = options.url.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+
+  const send = async (
+    method: string,
+    route: string,
+    init: { body?: unknown; signal?: AbortSignal; accept?: string } = {},
+  ): Promise<Response> => {
+    const h = { ...headers };
+    if (init.accept) h.accept = init.accept;
+    if (init.body !== undefined) h['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${base}${route}`, {
+        method,
+        headers: h,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal ?? AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      if (init.signal?.aborted) throw err;
+      if ((err as Error).name === 'TimeoutError') {
+        throw new DependencyError(
+          'GATEWAY_TIMEOUT',
+          `gateway at ${options.url} did not answer ${method} ${route} within ${timeoutMs / 1000} s`,
+          'check that the gateway is running and not overloaded (`proxima up` shows its log)',
+        );
+      }
+      throw unreachable(options.url);
+    }
+    if (!res.ok) throw await errorFrom(res, method, route);
+    return res;
+  };
+
+  const json = async <S extends z.ZodType>(
+    schema: S,
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<z.output<S>> => {
+    const res = await send(method, route, { body });
+    let data: unknown;
+    try {
+      data = await res.json();
+    } catch {
+      throw badResponse(options.url, method, route, 'not JSON');
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw badResponse(options.url, method, route, parsed.error.issues[0]?.message ?? 'invalid');
+    }
+    return parsed.data;
+  };
+
+  return {
+    url: options.url,
+    health: () => json(healthResponseSchema, 'GET', '/v1/health'),
+    enqueue: (request) => json(enqueueResponseSchema, 'POST', '/v1/batches', request),
+    batch: (id) => json(batchViewSchema, 'GET', `/v1/batches/${encodeURIComponent(id)}`),
+    status: () => json(statusResponseSchema, 'GET', '/v1/status'),
+    purge: () => json(purgeResponseSchema, 'POST', '/v1/purge'),
+    async *events(id, signal) {
+      const route = `/v1/batches/${encodeURIComponent(id)}/events`;
+      const res = await send('GET', route, {
+        signal: signal ?? new AbortController().signal,
+        accept: 'text/event-stream',
+      });
+      if (!res.body) return;
+      for await (const message of parseSse(res.body)) {
+        let data: unknown;
+        try {
+          data = JSON.parse(message.data);
+        } catch {
+          throw badResponse(options.url, 'GET', route, `event data is not JSON`);
+        }
+        const parsed = batchEventSchema.safeParse(data);
+        if (!parsed.success) {
+          throw badResponse(options.url, 'GET', route, parsed.error.issues[0]?.message ?? '');
+        }
+        yield parsed.data;
+      }
+    },
+  };
+}
+
+/** The client for the gateway the config names. */
+export function gatewayClientFor(config: Config): GatewayClient {
+  return createGatewayClient({ url: config.gateway.url, token: config.gateway.token });
+}
+
+async function errorFrom(res: Response, method: string, route: string): Promise<ProximaError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const parsed = apiErrorSchema.safeParse(body);
+  if (parsed.success) {
+    const e = parsed.data.error;
+    return new GatewayError(res.status, e.code, e.message, e.hint);
+  }
+  return new GatewayError(
+    res.status,
+    'GATEWAY_ERROR',
+    `gateway answered ${method} ${route} with HTTP ${res.status}`,
+    res.status === 404
+      ? 'check gateway.url: it should point at a Proxima gateway'
+      : 'see the gateway log for details',
+  );
+}
+
+function badResponse(url: string, method: string, route: string, detail: string) {
+  return new DependencyError(
+    'GATEWAY_BAD_RESPONSE',
+    `gateway at ${url} sent an unexpected response to ${method} ${route} (${detail})`,
+    'the gateway may run another Proxima version; update both, or check gateway.url',
+  );
+}
+
+export interface SseMessage {
+  event: string;
+  data: string;
+}
+
+/** text/event-stream framing: fields per line, messages separated by a blank line. */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let event = '';
+  let data: string[] = [];
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
+      // A lone \r at the end may be the first half of \r\n split across chunks.
+      if (buffer[nl] === '\r' && nl === buffer.length - 1) break;
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
+      if (line === '') {
+        if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
+        event = '';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import type { Logger } from '../../core/log.ts';
+import type { EnqueueResponse } from '../../core/job/contract.ts';
+import type { GatewayClient } from '../gateway-client.ts';
+import type { BatchState } from './batch-state.ts';
+import { createProgressView, type OutputStream, type ViewMode } from './progress-view.ts';
+import { renderSummary } from './render-progress.ts';
+import { watchBatch } from './watch-batch.ts';
+
+export interface FollowOptions {
+  out: OutputStream;
+  mode: ViewMode;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Stop following when this rejects first, e.g. the local stack losing a part. */
+  failed?: Promise<never>;
+}
+
+/** Shows a queued batch until the gateway reports it done; the display is tidied either way. */
+export async function followBatch(
+  client: GatewayClient,
+  response: EnqueueResponse,
+  options: FollowOptions,
+): Promise<BatchState> {
+  const view = createProgressView(options.out, options.mode);
+  try {
+    const watching = watchBatch(client, response.batch, {
+      onState: (s) => view.update(s),
+      signal: options.signal,
+      logger: options.logger,
+    });
+    return await (options.failed ? Promise.race([watching, options.failed]) : watching);
+  } finally {
+    view.stop();
+  }
+}
+
+export function printSummary(
+  out: OutputStream,
+  state: BatchState,
+  response: EnqueueResponse,
+  listProxies = false,
+): void {
+  const lines = renderSummary(state, { deduplicated: response.deduplicated, listProxies });
+  out.write(`${lines.join('\n')}\n`);
+}

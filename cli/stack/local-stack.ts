@@ -1,0 +1,191 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadedConfig } from '../../core/config/load.ts';
+import { DependencyError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { startGateway } from '../../gateway/server.ts';
+import { isAlive, readBrokerRecord, removeBrokerRecord, writeBrokerRecord } from './broker-url.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
+
+export interface LocalStack {
+  /** Where the gateway listens, as a URL. */
+  gatewayUrl: string;
+  brokerUrl: string;
+  /** Null when the broker is config.broker.url, not started here. */
+  redisPid: number | null;
+  /** Resolves when a part of the stack stops on its own (the worker process, redis-server). */
+  failed: Promise<Error>;
+  /** Workers finish their running jobs, then the gateway and redis stop. */
+  stop(): Promise<void>;
+  /** During stop: workers hand their running jobs back instead of finishing them. */
+  hurry(): void;
+}
+
+export interface LocalStackOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Jobs encoded at once by the worker process; 0: no local workers; undefined: worker.concurrency. */
+  workers?: number;
+  /** Log level of the worker process, e.g. 'warn' while progress bars are drawn. */
+  workerLogLevel?: string;
+  verbose?: boolean;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/proxima.js', import.meta.url));
+
+/**
+ * The single-machine stack `proxima up` and `proxima demo` run: a private redis-server (unless
+ * broker.url is set), the gateway in this process and one worker process. Each part started is
+ * stopped again if a later part fails to start.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { loaded, logger } = options;
+  const { config, stateDir } = loaded;
+  const undo: (() => Promise<void>)[] = [];
+  const failures: Promise<Error>[] = [];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step().catch(() => {});
+  };
+
+  try {
+    let brokerUrl = config.broker.url;
+    let redis: EmbeddedRedis | null = null;
+    if (!brokerUrl) {
+      await stopOrphanedBroker(stateDir, logger);
+      redis = await startEmbeddedRedis({
+        dataDir: path.join(stateDir, 'redis'),
+        searchPath: loaded.searchPath,
+        logger: logger.child({ component: 'redis' }),
+      });
+      const r = redis;
+      undo.push(() => r.stop());
+      writeBrokerRecord(stateDir, { url: r.url, pid: r.pid, ownerPid: process.pid });
+      undo.push(async () => removeBrokerRecord(stateDir, r.pid));
+      brokerUrl = r.url;
+      failures.push(r.exited.then(() => new Error('redis-server exited unexpectedly')));
+    }
+
+    let gateway: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      gateway = await startGateway({
+        config,
+        logger: logger.child({ component: 'gateway' }),
+        brokerUrl,
+      });
+    } catch (err) {
+      throw portTaken(err) ? gatewayPortTaken(config.gateway.listen) : err;
+    }
+    const g = gateway;
+    undo.push(() => g.close());
+
+    let worker: WorkerProcess | null = null;
+    if (options.workers !== 0) {
+      worker = spawnWorkers(brokerUrl, options);
+      const w = worker;
+      undo.push(() => w.stop());
+      failures.push(
+        w.exited.then((code) => new Error(`the worker process exited (code ${String(code)})`)),
+      );
+    }
+
+    let stopping: Promise<void> | null = null;
+    return {
+      gatewayUrl: gateway.url,
+      brokerUrl,
+      redisPid: redis?.pid ?? null,
+      // A part exiting is only a failure while the stack is meant to be running.
+      failed: Promise.race(failures).then((err) => (stopping ? new Promise<Error>(() => {}) : err)),
+      stop() {
+        stopping ??= unwind();
+        return stopping;
+      },
+      hurry() {
+        worker?.hurry();
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+interface WorkerProcess {
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+  hurry(): void;
+}
+
+function spawnWorkers(brokerUrl: string, options: LocalStackOptions): WorkerProcess {
+  const args = [BIN, 'work', '--broker-url', brokerUrl, '--exit-with-parent'];
+  if (options.workers !== undefined) args.push('-n', String(options.workers));
+  if (options.verbose) args.push('--verbose');
+  else if (options.workerLogLevel) args.push('--log-level', options.workerLogLevel);
+  // Its own process group: a Ctrl-C at the terminal reaches only this process, which then
+  // decides how the worker stops. stdin is a pipe it watches, so it also stops if we die.
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['pipe', 2, 2],
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+  let signals = 0;
+  const signal = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      signals++;
+      child.kill('SIGTERM');
+    }
+  };
+  return {
+    exited,
+    async stop() {
+      if (signals === 0) signal();
+      await exited;
+    },
+    hurry() {
+      // The worker's second SIGTERM hands running jobs back to the queue.
+      if (signals < 2) signal();
+    },
+  };
+}
+
+/**
+ * A redis-server left behind by a `proxima up` that was killed outright would hold the data
+ * folder; stop it so the new one starts from the same append-only file.
+ */
+async function stopOrphanedBroker(stateDir: string, logger: Logger): Promise<void> {
+  const record = readBrokerRecord(stateDir);
+  if (!record || !isAlive(record.pid)) return;
+  if (record.ownerPid && record.ownerPid !== process.pid && isAlive(record.ownerPid)) {
+    throw new DependencyError(
+      'STACK_RUNNING',
+      `a local stack is already running on this machine (pid ${record.ownerPid}, broker ${record.url})`,
+      'use it (queue, status and work find it), or stop it with Ctrl-C first',
+    );
+  }
+  logger.info({ pid: record.pid }, 'stopping a redis-server left behind by an earlier run');
+  try {
+    process.kill(record.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (isAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+function portTaken(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') return true;
+  }
+  return false;
+}
+
+function gatewayPortTaken(listen: string): DependencyError {
+  return new DependencyError(
+    'GATEWAY_PORT_TAKEN',
+    `gateway.listen ${listen} is already in use`,
+    'stop what listens there (another `proxima up`?), or set gateway.listen and gateway.url to a free port',
+  );
+}

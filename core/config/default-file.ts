@@ -1,0 +1,59 @@
+/** The commented file written on first run; every value is the schema's default. */
+export const DEFAULT_CONFIG_FILE = `# Proxima configuration.
+# Every key can be overridden by an environment variable PROXIMA_<SECTION>__<KEY>,
+# e.g. PROXIMA_PATHS__PROXY_ROOT=/mnt/proxies or PROXIMA_WORKER__CONCURRENCY=2.
+# Check this file with: proxima config validate
+
+paths:
+  # Where proxies are written. The source folder is mirrored below it:
+  # /media/day1/A001.mp4 -> <proxy_root>/media/day1/A001.mov
+  proxy_root: "~/Proxima Proxies"
+
+broker:
+  # redis:// URL of the shared broker. Empty: "proxima up" starts a private redis-server.
+  url: ""
+  # Queue name. Separate farms on one Redis use separate names.
+  queue: proxima
+  # Seconds a queued job may wait before it is dropped instead of encoded.
+  job_expires: 86400
+  # Seconds finished jobs and batch records are kept (for "proxima status" and "proxima link").
+  result_expires: 604800
+
+gateway:
+  # Where the CLI reaches the gateway.
+  url: http://127.0.0.1:8765
+  # Where the gateway listens (host:port).
+  listen: 127.0.0.1:8765
+  # Shared secret. When set, every API call needs "Authorization: Bearer <token>".
+  token: ""
+
+worker:
+  # Jobs encoded at once by one "proxima work" process. 0: half the CPU cores, at least 1.
+  concurrency: 0
+  # CPU niceness (0-19) of workers and their ffmpeg, so the editing app stays responsive.
+  nice: 10
+  # Attempts for a job that fails for a transient reason (a corrupt source is never retried).
+  attempts: 3
+  # Seconds without a heartbeat before the job of a dead worker is handed to another worker.
+  lock_seconds: 30
+
+encoding:
+  # prores-proxy (ProRes 422 Proxy) or dnxhr-lb (DNxHR LB).
+  preset: prores-proxy
+
+filters:
+  # Extensions queued when a folder is given (case-insensitive).
+  extensions: [mov, mp4, m4v, mxf, mts, m2ts, mkv, avi, mpg, mpeg, ts]
+
+ffmpeg:
+  # Path to ffmpeg. Empty: ffmpeg-static, then @ffmpeg-installer/ffmpeg, then ffmpeg on PATH.
+  path: ""
+
+ffprobe:
+  # Path to ffprobe. Empty: @ffprobe-installer/ffprobe, then ffprobe on PATH.
+  path: ""
+
+log:
+  # fatal, error, warn, info, debug, trace or silent.
+  level: info
+`;

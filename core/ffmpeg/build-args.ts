@@ -1,0 +1,87 @@
+import type { MediaInfo, VideoInfo } from '../media/media-info.ts';
+import { proxyDimensions, type Preset } from '../presets/presets.ts';
+
+export interface EncodeIo {
+  input: string;
+  /** The temp file written; renamed to the proxy path once verified. */
+  output: string;
+}
+
+/** The full ffmpeg argv (without the binary) for one proxy. Pure. */
+export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo): string[] {
+  const v = media.video;
+  if (!v) throw new Error('buildFfmpegArgs: the media has no video stream');
+  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', io.input];
+
+  args.push('-map', `0:${v.index}`);
+  for (const a of media.audio) args.push('-map', `0:${a.index}`);
+  // Creation date and camera tags carried; chapters dropped, as mov would write them as an
+  // extra text track.
+  args.push('-map_metadata', '0', '-map_chapters', '-1');
+
+  args.push('-vf', videoFilters(media, preset));
+  args.push('-c:v', ...preset.videoArgs, '-pix_fmt', preset.pixFmt);
+  args.push(...colourTags(v));
+
+  if (media.audio.length > 0) {
+    // 24-bit keeps camera PCM bit-exact; a stereo track costs 2.3 Mbit/s next to ~18 Mbit/s
+    // of 720p ProRes Proxy video.
+    args.push('-c:a', 'pcm_s24le', '-ar', '48000');
+  }
+  if (media.timecode) args.push('-timecode', media.timecode);
+
+  args.push(
+    // A multitrack source whose video is held back by the filters overflows ffmpeg's default
+    // per-stream queue ("Too many packets buffered for output stream").
+    '-max_muxing_queue_size',
+    '4096',
+    // ffmpeg 4.1 writes the colr atom only when asked; later versions do by default.
+    '-movflags',
+    '+write_colr',
+    '-progress',
+    'pipe:1',
+    '-nostats',
+    '-f',
+    'mov',
+    io.output,
+  );
+  return args;
+}
+
+/**
+ * Deinterlace, conform VFR, scale to the proxy size with square pixels, convert range and
+ * pixel format. Rotation is left to ffmpeg's autorotate (on by default in 4.1..7), which
+ * inserts the transpose before these filters and drops the display matrix from the output.
+ */
+export function videoFilters(media: MediaInfo, preset: Preset): string {
+  const v = media.video as VideoInfo;
+  const { width, height } = proxyDimensions(media, preset);
+  const filters: string[] = [];
+  if (isInterlaced(v)) filters.push('bwdif=mode=send_frame:parity=auto:deint=all');
+  if (v.vfr) filters.push(`fps=${v.frameRate[0]}/${v.frameRate[1]}`);
+  const scale = [`scale=${width}:${height}`, `flags=${preset.scaler}`];
+  if (v.colorRange === 'pc') scale.push('in_range=pc', 'out_range=tv');
+  else if (v.colorRange === 'tv') scale.push('in_range=tv', 'out_range=tv');
+  if (isRgb(v.pixFmt)) scale.push('out_color_matrix=bt709');
+  filters.push(scale.join(':'), 'setsar=1', `format=${preset.pixFmt}`);
+  return filters.join(',');
+}
+
+function colourTags(v: VideoInfo): string[] {
+  const tags = ['-color_range', 'tv'];
+  const space = isRgb(v.pixFmt) ? 'bt709' : v.colorSpace;
+  if (v.colorPrimaries) tags.push('-color_primaries', v.colorPrimaries);
+  if (v.colorTransfer) tags.push('-color_trc', v.colorTransfer);
+  if (space) tags.push('-colorspace', space);
+  return tags;
+}
+
+function isInterlaced(v: VideoInfo): boolean {
+  return (
+    v.fieldOrder === 'tt' || v.fieldOrder === 'bb' || v.fieldOrder === 'tb' || v.fieldOrder === 'bt'
+  );
+}
+
+function isRgb(pixFmt: string): boolean {
+  return /^(gbr|rgb|bgr|argb|abgr|rgba|bgra|x2rgb)/.test(pixFmt);
+}

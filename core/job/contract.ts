@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../version.ts';
+
+/**
+ * The versioned job contract: request bodies, job payloads, results and progress, shared by the
+ * CLI, the gateway and the workers. Validated once at each boundary, then trusted.
+ */
+
+export const presetNameSchema = z.enum(['prores-proxy', 'dnxhr-lb']);
+
+/** An absolute source path as the editor's machine sees it (POSIX, drive-letter or UNC). */
+export const sourcePathSchema = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'no NUL characters')
+  .refine(
+    (p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'),
+    'an absolute path',
+  )
+  .refine((p) => !p.split(/[\\/]/).includes('..'), 'no ".." segments');
+
+export const sourceRefSchema = z.strictObject({
+  path: sourcePathSchema,
+  size: z.number().int().min(0),
+  mtimeMs: z.number().min(0),
+  /** Another source in the same folder has the same stem: the proxy name keeps the extension. */
+  nameClash: z.boolean().default(false),
+});
+export type SourceRef = z.output<typeof sourceRefSchema>;
+
+export const enqueueRequestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  /** Omitted: the gateway's configured encoding.preset. */
+  preset: presetNameSchema.optional(),
+  sources: z.array(sourceRefSchema).min(1).max(10_000),
+  /** Free text shown by `status`, e.g. the timeline name. */
+  label: z.string().max(200).optional(),
+});
+export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
+
+export const encodeJobSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  batchId: z.string(),
+  source: sourceRefSchema,
+  preset: presetNameSchema,
+  proxyPath: z.string(),
+  /** Epoch ms; a job waiting longer than broker.job_expires is dropped. */
+  queuedAt: z.number(),
+});
+export type EncodeJob = z.output<typeof encodeJobSchema>;
+
+export const progressSchema = z.strictObject({
+  /** 0-100. */
+  pct: z.number().min(0).max(100),
+  frame: z.number().int().min(0),
+  fps: z.number().min(0),
+  /** Encoding speed relative to real time (2 = twice real time). */
+  speed: z.number().min(0),
+  /** Seconds of output written so far. */
+  outSec: z.number().min(0),
+});
+export type Progress = z.output<typeof progressSchema>;
+
+export const encodeResultSchema = z.strictObject({
+  proxyPath: z.string(),
+  /** True when a verified proxy was already at proxyPath and nothing was encoded. */
+  reused: z.boolean(),
+  codec: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  frames: z.number().int(),
+  audioStreams: z.number().int(),
+  timecode: z.string().nullable(),
+  encodeSeconds: z.number(),
+  worker: z.string(),
+});
+export type EncodeResult = z.output<typeof encodeResultSchema>;
+
+export const jobStateSchema = z.enum([
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'unknown',
+]);
+export type JobState = z.output<typeof jobStateSchema>;
+
+export const jobErrorSchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string(),
+});
+export type JobError = z.output<typeof jobErrorSchema>;
+
+export const jobViewSchema = z.strictObject({
+  id: z.string(),
+  state: jobStateSchema,
+  source: z.string(),
+  proxyPath: z.string(),
+  preset: presetNameSchema,
+  attempts: z.number().int(),
+  progress: progressSchema.nullable(),
+  result: encodeResultSchema.nullable(),
+  error: jobErrorSchema.nullable(),
+});
+export type JobView = z.output<typeof jobViewSchema>;
+
+export const batchCountsSchema = z.strictObject({
+  total: z.number().int(),
+  waiting: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+export type BatchCounts = z.output<typeof batchCountsSchema>;
+
+export const batchViewSchema = z.strictObject({
+  id: z.string(),
+  createdAt: z.number(),
+  label: z.string().nullable(),
+  preset: presetNameSchema,
+  counts: batchCountsSchema,
+  jobs: z.array(jobViewSchema),
+});
+export type BatchView = z.output<typeof batchViewSchema>;
+
+export const enqueueResponseSchema = z.strictObject({
+  batch: batchViewSchema,
+  /** Jobs already queued, running or done for the same source and preset (not encoded again). */
+  deduplicated: z.number().int(),
+});
+export type EnqueueResponse = z.output<typeof enqueueResponseSchema>;
+
+/** Server-sent events on GET /v1/batches/:id/events. The event name is `type`. */
+export const batchEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('snapshot'), batch: batchViewSchema }),
+  z.strictObject({ type: z.literal('progress'), jobId: z.string(), progress: progressSchema }),
+  z.strictObject({ type: z.literal('active'), jobId: z.string() }),
+  z.strictObject({ type: z.literal('completed'), jobId: z.string(), result: encodeResultSchema }),
+  z.strictObject({ type: z.literal('failed'), jobId: z.string(), error: jobErrorSchema }),
+  z.strictObject({ type: z.literal('done'), counts: batchCountsSchema }),
+]);
+export type BatchEvent = z.output<typeof batchEventSchema>;
+
+export const workerInfoSchema = z.strictObject({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  protocol: z.number().int(),
+  concurrency: z.number().int(),
+  startedAt: z.number(),
+  /** Jobs being encoded now, with their source paths. */
+  current: z.array(z.strictObject({ jobId: z.string(), source: z.string() })),
+  seenAt: z.number(),
+});
+export type WorkerInfo = z.output<typeof workerInfoSchema>;
+
+export const queueCountsSchema = z.strictObject({
+  waiting: z.number().int(),
+  active: z.number().int(),
+  delayed: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+export type QueueCounts = z.output<typeof queueCountsSchema>;
+
+export const statusResponseSchema = z.strictObject({
+  version: z.string(),
+  protocol: z.number().int(),
+  queue: z.string(),
+  counts: queueCountsSchema,
+  workers: z.array(workerInfoSchema),
+});
+export type StatusResponse = z.output<typeof statusResponseSchema>;
+
+export const purgeResponseSchema = z.strictObject({ removed: z.number().int() });
+export type PurgeResponse = z.output<typeof purgeResponseSchema>;
+
+export const apiErrorSchema = z.strictObject({ error: jobErrorSchema });
+
+export const healthResponseSchema = z.strictObject({
+  ok: z.boolean(),
+  version: z.string(),
+  protocol: z.number().int(),
+});
+export type HealthResponse = z.output<typeof healthResponseSchema>;
+
+/** A batch without its job list, for GET /v1/batches. */
+export const batchSummarySchema = batchViewSchema.omit({ jobs: true });
+export type BatchSummary = z.output<typeof batchSummarySchema>;
+
+export const batchListResponseSchema = z.strictObject({ batches: z.array(batchSummarySchema) });
+export type BatchListResponse = z.output<typeof batchListResponseSchema>;
+
+export const workerListResponseSchema = z.strictObject({ workers: z.array(workerInfoSchema) });
+export type WorkerListResponse = z.output<typeof workerListResponseSchema>;

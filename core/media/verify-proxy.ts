@@ -1,0 +1,50 @@
+import type { MediaInfo } from './media-info.ts';
+import { proxyDimensions, type Preset } from '../presets/presets.ts';
+
+/**
+ * Compares a finished proxy's probe with its source's: codec, size, frame count (within one
+ * frame), audio stream count, timecode, rotation. Returns the problems found; empty means
+ * verified. Pure.
+ */
+export function verifyProxy(source: MediaInfo, proxy: MediaInfo, preset: Preset): string[] {
+  const problems: string[] = [];
+  const sv = source.video;
+  const pv = proxy.video;
+  if (!sv) return ['the source has no video stream'];
+  if (!pv) return ['the proxy has no video stream'];
+
+  if (pv.codec !== preset.codec) {
+    problems.push(`codec is ${pv.codec}, expected ${preset.codec} (${preset.label})`);
+  }
+  const want = proxyDimensions(source, preset);
+  if (pv.width !== want.width || pv.height !== want.height) {
+    problems.push(`size is ${pv.width}x${pv.height}, expected ${want.width}x${want.height}`);
+  }
+  if (pv.rotation !== 0) problems.push(`the proxy still carries a ${pv.rotation}° rotation`);
+
+  const expected = expectedFrames(source);
+  if (expected !== null) {
+    if (pv.frameCount === null) problems.push(`frame count unknown, expected ${expected}`);
+    else if (Math.abs(pv.frameCount - expected) > 1) {
+      problems.push(`${pv.frameCount} frames, expected ${expected}`);
+    }
+  }
+  if (proxy.audio.length !== source.audio.length) {
+    problems.push(`${proxy.audio.length} audio streams, expected ${source.audio.length}`);
+  }
+  if (source.timecode && proxy.timecode !== source.timecode) {
+    problems.push(`timecode is ${proxy.timecode ?? 'missing'}, expected ${source.timecode}`);
+  }
+  return problems;
+}
+
+/** Frames the proxy should have: the source's, or for VFR its duration at the nominal rate. */
+export function expectedFrames(source: MediaInfo): number | null {
+  const v = source.video;
+  if (!v) return null;
+  if (v.vfr) {
+    if (!(source.durationSec > 0)) return null;
+    return Math.round((source.durationSec * v.frameRate[0]) / v.frameRate[1]);
+  }
+  return v.frameCount;
+}

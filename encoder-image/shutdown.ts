@@ -1,0 +1,25 @@
+import type { Logger } from '../core/log.ts';
+import type { RunningWorker } from './worker.ts';
+
+/**
+ * First SIGTERM/SIGINT: stop taking jobs and let the running ones finish (what a container
+ * orchestrator's grace period is for). A second one: interrupt them and hand them back.
+ */
+export function handleSignals(worker: RunningWorker, logger: Logger): void {
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count += 1;
+    if (count === 1) {
+      logger.info(
+        { signal },
+        'finishing running jobs, then stopping (send again to hand them back)',
+      );
+      void worker.close();
+    } else {
+      logger.warn({ signal }, 'handing running jobs back to the queue');
+      void worker.close({ force: true });
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

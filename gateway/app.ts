@@ -1,0 +1,74 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { requireToken } from './auth.ts';
+import type { AppDeps } from './deps.ts';
+import { errorReply, HttpError } from './errors.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { statusRoutes } from './routes/status.ts';
+
+export type { AppDeps } from './deps.ts';
+
+/** The HTTP API under /v1. No socket here: the server and the tests both call `app.fetch`. */
+export function createApp(deps: AppDeps): Hono {
+  const log = deps.logger;
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.debug(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  });
+  app.use('/v1/*', requireToken(deps.config.gateway.token, new Set(['/v1/health'])));
+
+  app.route('/v1', healthRoutes(deps));
+  app.route('/v1', batchRoutes(deps));
+  app.route('/v1', eventRoutes(deps));
+  app.route('/v1', jobRoutes(deps));
+  app.route('/v1', statusRoutes(deps));
+
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          code: 'NOT_FOUND',
+          message: `no route ${c.req.method} ${c.req.path}`,
+          hint: 'check gateway.url: it should point at a Proxima gateway (routes are under /v1)',
+        },
+      },
+      404,
+    ),
+  );
+
+  app.onError((err, c) => {
+    const reply = errorReply(
+      err instanceof HTTPException
+        ? new HttpError(
+            err.status as ContentfulStatusCode,
+            `HTTP_${err.status}`,
+            err.message || 'request refused',
+            'check the request',
+          )
+        : err,
+    );
+    if (reply.internal) {
+      log.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
+    } else if (reply.status === 503) {
+      log.warn({ err: (err as Error).message, path: c.req.path }, reply.body.error.message);
+    }
+    return c.json(reply.body, reply.status);
+  });
+
+  return app;
+}

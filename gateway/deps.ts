@@ -1,0 +1,22 @@
+import type { Config } from '../core/config/schema.ts';
+import type { Logger } from '../core/log.ts';
+import type { BatchStore } from './queue/batch-store.ts';
+import type { JobQueue } from './queue/job-queue.ts';
+import type { WorkerDirectory } from './queue/worker-directory.ts';
+
+export interface AppOptions {
+  /** Comment lines on idle event streams, so proxies do not cut them; also when jobs are re-read. */
+  heartbeatMs?: number;
+  /** Largest request body accepted. */
+  bodyLimitBytes?: number;
+}
+
+/** Everything the HTTP app talks to, passed in so tests and the server wire the same app. */
+export interface AppDeps {
+  queue: JobQueue;
+  batches: BatchStore;
+  workers: WorkerDirectory;
+  config: Config;
+  logger: Logger;
+  options?: AppOptions;
+}

@@ -1,0 +1,127 @@
+import type { Config, PresetName } from '../core/config/schema.ts';
+import { InputError, isProximaError } from '../core/errors.ts';
+import {
+  encodeJobSchema,
+  enqueueRequestSchema,
+  type EncodeJob,
+  type EnqueueResponse,
+  type SourceRef,
+} from '../core/job/contract.ts';
+import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
+import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { PROTOCOL_VERSION } from '../core/version.ts';
+import { fieldName } from './errors.ts';
+import type { BatchRecord, BatchStore } from './queue/batch-store.ts';
+import type { JobQueue } from './queue/job-queue.ts';
+import { batchViewFrom, jobViewFrom, missingJobView } from './views.ts';
+
+export interface PlannedJob {
+  jobId: string;
+  source: SourceRef;
+  proxyPath: string;
+}
+
+export interface EnqueuePlan {
+  preset: PresetName;
+  label: string | null;
+  /** One per distinct job, in request order. */
+  jobs: PlannedJob[];
+}
+
+/**
+ * Pure: the jobs a request asks for. Exact duplicates collapse into one job; two different
+ * sources that would write the same proxy file are refused, since one would overwrite the other.
+ */
+export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
+  const request = enqueueRequestSchema.parse(body, { reportInput: true });
+  const preset = request.preset ?? config.encoding.preset;
+  const jobs: PlannedJob[] = [];
+  const byJobId = new Set<string>();
+  const byProxyPath = new Map<string, number>();
+
+  request.sources.forEach((source, i) => {
+    const jobId = jobIdFor(source, preset);
+    if (byJobId.has(jobId)) return;
+    let proxyPath: string;
+    try {
+      proxyPath = proxyPathFor(source.path, config.paths.proxy_root, {
+        nameClash: source.nameClash,
+      });
+    } catch (err) {
+      if (!isProximaError(err)) throw err;
+      throw new InputError(
+        err.code,
+        `${fieldName(['sources', i, 'path'])}: ${err.message}`,
+        err.hint,
+      );
+    }
+    const clash = byProxyPath.get(proxyPath);
+    if (clash !== undefined) {
+      throw new InputError(
+        'PROXY_PATH_CLASH',
+        `${fieldName(['sources', i, 'path'])}: ${source.path} would write the same proxy as ${fieldName(['sources', clash, 'path'])} (${proxyPath})`,
+        'set nameClash on sources that share a folder and a file stem, or queue each file once',
+      );
+    }
+    byJobId.add(jobId);
+    byProxyPath.set(proxyPath, i);
+    jobs.push({ jobId, source, proxyPath });
+  });
+  return { preset, label: request.label ?? null, jobs };
+}
+
+export interface EnqueueDeps {
+  queue: JobQueue;
+  batches: BatchStore;
+  config: Config;
+}
+
+/**
+ * Queues what is not queued yet and retries what failed; a job already waiting, running or done
+ * is only linked to the new batch, so the caller can wait on it like any other.
+ */
+export async function enqueueBatch(
+  deps: EnqueueDeps,
+  body: unknown,
+  now: number = Date.now(),
+): Promise<EnqueueResponse> {
+  const plan = planEnqueue(body, deps.config);
+  const batchId = newBatchId();
+  const payload = (job: PlannedJob): EncodeJob =>
+    encodeJobSchema.parse({
+      v: PROTOCOL_VERSION,
+      batchId,
+      source: job.source,
+      preset: plan.preset,
+      proxyPath: job.proxyPath,
+      queuedAt: now,
+    });
+
+  const ids = plan.jobs.map((j) => j.jobId);
+  const states = await deps.queue.states(ids);
+  const fresh = plan.jobs.filter((_, i) => states[i] === 'unknown');
+  const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
+
+  await deps.queue.addJobs(fresh.map((j) => ({ id: j.jobId, data: payload(j) })));
+  for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
+
+  const record: BatchRecord = {
+    id: batchId,
+    createdAt: now,
+    label: plan.label,
+    preset: plan.preset,
+    jobIds: ids,
+  };
+  await deps.batches.save(record);
+
+  // Read back rather than trusting what we sent: a job that another request queued first keeps
+  // that request's payload, and so counts as deduplicated even if it was unknown a moment ago.
+  const stored = await deps.queue.getJobs(ids);
+  const views = stored.map((job, i) =>
+    job ? jobViewFrom(job, plan.preset) : missingJobView(ids[i]!, plan.preset),
+  );
+  const deduplicated = stored.filter(
+    (job) => job !== null && (job.data as { batchId?: unknown } | null)?.batchId !== batchId,
+  ).length;
+  return { batch: batchViewFrom(record, views), deduplicated };
+}

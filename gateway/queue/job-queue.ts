@@ -1,0 +1,235 @@
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
+import type { Logger } from '../../core/log.ts';
+
+/** A job as BullMQ stores it; payload, progress and result still unvalidated. */
+export interface StoredJob {
+  id: string;
+  state: JobState;
+  data: unknown;
+  attemptsMade: number;
+  progress: unknown;
+  returnvalue: unknown;
+  failedReason: string | null;
+}
+
+export type QueueEvent =
+  | { type: 'active'; jobId: string }
+  | { type: 'progress'; jobId: string; data: unknown }
+  | { type: 'completed'; jobId: string; returnvalue: unknown }
+  /** Final: BullMQ announces a failure only once no attempt is left. */
+  | { type: 'failed'; jobId: string; failedReason: string }
+  /** Back in the queue, e.g. a failed job retried. */
+  | { type: 'waiting'; jobId: string }
+  | { type: 'removed'; jobId: string }
+  /** The queue is shutting down; no event follows. */
+  | { type: 'closed' };
+
+export interface NewJob {
+  id: string;
+  data: EncodeJob;
+}
+
+/** The encode queue as the gateway needs it. */
+export interface JobQueue {
+  readonly name: string;
+  /** null for an id BullMQ does not know (never added, purged or expired). */
+  getJobs(ids: readonly string[]): Promise<(StoredJob | null)[]>;
+  states(ids: readonly string[]): Promise<JobState[]>;
+  /** An id already in the queue is left as it is. */
+  addJobs(jobs: readonly NewJob[]): Promise<void>;
+  /** Replaces a failed job's payload and queues it again; false when it is not failed (any more). */
+  retryFailed(job: NewJob): Promise<boolean>;
+  counts(): Promise<QueueCounts>;
+  /** Removes jobs that have not started (waiting, prioritized, delayed); returns how many. */
+  purgeWaiting(): Promise<number>;
+  /** Every queue event until the returned function is called or the queue closes. */
+  subscribe(listener: (event: QueueEvent) => void): () => void;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BullJobQueueOptions {
+  name: string;
+  /** Commands: a client that fails fast while Redis is away, so requests get a 503, not a hang. */
+  connection: Redis;
+  /** Events are read by a blocking connection BullMQ opens and owns. */
+  brokerUrl: string;
+  attempts: number;
+  /** broker.result_expires */
+  keepSeconds: number;
+  logger: Logger;
+}
+
+const CHUNK = 500;
+/** First retry after a transient failure; BullMQ doubles it for each later attempt. */
+const BACKOFF_MS = 5_000;
+
+export async function createBullJobQueue(options: BullJobQueueOptions): Promise<JobQueue> {
+  const { name, connection, logger } = options;
+  const queue = new Queue<EncodeJob, unknown, 'encode'>(name, { connection });
+  // Its connection is the caller's, which reports its own errors.
+  queue.on('error', () => {});
+  await queue.waitUntilReady();
+
+  // Start reading events right after the newest one that exists now: events written before the
+  // first blocking read starts would otherwise be lost, and a stream's first snapshot relies on
+  // every later event arriving.
+  const last = await connection.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+  const events = new QueueEvents(name, {
+    connection: { url: options.brokerUrl },
+    lastEventId: last[0]?.[0] ?? '0-0',
+  });
+  let lastWarned = 0;
+  events.on('error', (err) => {
+    // Repeated on every reconnect attempt while Redis is away; once in a while is enough.
+    if (Date.now() - lastWarned < 10_000) return;
+    lastWarned = Date.now();
+    logger.warn({ err: err.message }, 'queue events connection error');
+  });
+
+  const listeners = new Set<(event: QueueEvent) => void>();
+  const emit = (event: QueueEvent) => {
+    for (const l of [...listeners]) {
+      try {
+        l(event);
+      } catch (err) {
+        logger.error({ err }, 'queue event listener failed');
+      }
+    }
+  };
+  events.on('active', ({ jobId }) => emit({ type: 'active', jobId }));
+  events.on('progress', ({ jobId, data }) => emit({ type: 'progress', jobId, data }));
+  events.on('completed', ({ jobId, returnvalue }) =>
+    emit({ type: 'completed', jobId, returnvalue }),
+  );
+  events.on('failed', ({ jobId, failedReason }) => emit({ type: 'failed', jobId, failedReason }));
+  events.on('waiting', ({ jobId }) => emit({ type: 'waiting', jobId }));
+  events.on('removed', ({ jobId }) => emit({ type: 'removed', jobId }));
+
+  const jobOptions = (id: string): JobsOptions => ({
+    jobId: id,
+    attempts: options.attempts,
+    backoff: { type: 'exponential', delay: BACKOFF_MS },
+    removeOnComplete: { age: options.keepSeconds },
+    removeOnFail: { age: options.keepSeconds },
+  });
+
+  let closing: Promise<void> | null = null;
+
+  return {
+    name,
+    async getJobs(ids) {
+      return inChunks(ids, async (id) => {
+        const job = await queue.getJob(id);
+        if (!job) return null;
+        return stored(job, normaliseState(await job.getState()));
+      });
+    },
+    async states(ids) {
+      return inChunks(ids, async (id) => normaliseState(await queue.getJobState(id)));
+    },
+    async addJobs(jobs) {
+      for (let i = 0; i < jobs.length; i += CHUNK) {
+        await queue.addBulk(
+          jobs
+            .slice(i, i + CHUNK)
+            .map((j) => ({ name: 'encode' as const, data: j.data, opts: jobOptions(j.id) })),
+        );
+      }
+    },
+    async retryFailed({ id, data }) {
+      const job = await queue.getJob(id);
+      if (!job || (await job.getState()) !== 'failed') return false;
+      // The old payload may be older than broker.job_expires, and workers drop expired jobs.
+      await job.updateData(data);
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return true;
+      } catch (err) {
+        // Another request retried it between our check and now.
+        if ((await job.getState()) !== 'failed') return false;
+        throw err;
+      }
+    },
+    async counts() {
+      const now = Date.now();
+      const [c, due] = await Promise.all([
+        queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+        queue.getDelayedCount(now),
+      ]);
+      const n = (k: string) => c[k] ?? 0;
+      return {
+        waiting: n('waiting') + n('prioritized') + due,
+        active: n('active'),
+        delayed: Math.max(0, n('delayed') - due),
+        completed: n('completed'),
+        failed: n('failed'),
+      };
+    },
+    async purgeWaiting() {
+      const ids = await queue.getRanges(['waiting', 'prioritized', 'delayed'], 0, -1);
+      // remove() refuses a job a worker has locked meanwhile, so a started job is never lost.
+      const removed = await inChunks([...new Set(ids)], (id) => queue.remove(id));
+      return removed.reduce((a, b) => a + b, 0);
+    },
+    subscribe(listener) {
+      if (closing) {
+        queueMicrotask(() => listener({ type: 'closed' }));
+        return () => {};
+      }
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async ping() {
+      await connection.ping();
+    },
+    close() {
+      closing ??= (async () => {
+        emit({ type: 'closed' });
+        listeners.clear();
+        await events.close().catch(() => {});
+        await queue.close().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}
+
+function stored(job: Job, state: JobState): StoredJob {
+  return {
+    id: job.id ?? '',
+    state,
+    data: job.data,
+    attemptsMade: job.attemptsMade,
+    progress: job.progress,
+    returnvalue: job.returnvalue,
+    failedReason: job.failedReason || null,
+  };
+}
+
+function normaliseState(state: string): JobState {
+  switch (state) {
+    case 'waiting':
+    case 'prioritized':
+    case 'delayed':
+    case 'active':
+    case 'completed':
+    case 'failed':
+      return state;
+    case 'waiting-children':
+    case 'paused':
+      return 'waiting';
+    default:
+      return 'unknown';
+  }
+}
+
+async function inChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += CHUNK) {
+    out.push(...(await Promise.all(items.slice(i, i + CHUNK).map(fn))));
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+import { Redis } from 'ioredis';
+import type { Config } from '../core/config/schema.ts';
+import { DependencyError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { createRedisBatchStore, type BatchStore } from './queue/batch-store.ts';
+import { createBullJobQueue, type JobQueue } from './queue/job-queue.ts';
+import { createRedisWorkerDirectory, type WorkerDirectory } from './queue/worker-directory.ts';
+
+export interface Repositories {
+  queue: JobQueue;
+  batches: BatchStore;
+  workers: WorkerDirectory;
+  /** Ends event subscriptions, then closes every Redis connection. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  config: Config;
+  logger: Logger;
+  brokerUrl: string;
+}
+
+/** A broker URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/**
+ * The gateway's Redis connections: commands go through one that fails them at once while Redis
+ * is away, so a request gets a 503 instead of hanging, and that reconnects within a second;
+ * BullMQ opens its own for the blocking event reads, which wait through outages.
+ */
+export async function openRepositories(options: OpenOptions): Promise<Repositories> {
+  const { config, logger, brokerUrl } = options;
+  const log = logger.child({ broker: redactUrl(brokerUrl) });
+  const commands = new Redis(brokerUrl, {
+    lazyConnect: true,
+    // While disconnected a command fails at once instead of waiting for a reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 10_000,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => Math.min(times * 100, 1_000),
+  });
+  let lastWarned = 0;
+  commands.on('error', (err: Error) => {
+    // ioredis repeats the error on every reconnect attempt; once in a while is enough.
+    if (Date.now() - lastWarned > 10_000) {
+      lastWarned = Date.now();
+      log.warn({ err: err.message }, 'broker connection error');
+    }
+  });
+
+  try {
+    await commands.connect();
+    await commands.ping();
+  } catch (err) {
+    commands.disconnect();
+    throw Object.assign(
+      new DependencyError(
+        'BROKER_UNREACHABLE',
+        `broker not reachable at ${redactUrl(brokerUrl)} (${(err as Error).message})`,
+        'start redis-server, or set broker.url (PROXIMA_BROKER__URL) to a reachable redis:// URL',
+      ),
+      { cause: err },
+    );
+  }
+
+  const queue = await createBullJobQueue({
+    name: config.broker.queue,
+    connection: commands,
+    brokerUrl,
+    attempts: config.worker.attempts,
+    keepSeconds: config.broker.result_expires,
+    logger: log,
+  });
+  return {
+    queue,
+    batches: createRedisBatchStore({
+      redis: commands,
+      queue: config.broker.queue,
+      keepSeconds: config.broker.result_expires,
+    }),
+    workers: createRedisWorkerDirectory({ redis: commands, queue: config.broker.queue }),
+    async close() {
+      await queue.close();
+      await commands.quit().catch(() => commands.disconnect());
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import {
+  batchListResponseSchema,
+  batchViewSchema,
+  enqueueResponseSchema,
+} from '../../core/job/contract.ts';
+import type { AppDeps } from '../deps.ts';
+import { enqueueBatch } from '../enqueue.ts';
+import { bodyTooLarge, HttpError, notFound } from '../errors.ts';
+import { batchIdParam } from '../ids.ts';
+import { respond } from '../respond.ts';
+import { readBatchSummary, readBatchView } from '../views.ts';
+
+/** 10000 sources with paths of a few hundred characters fit with room to spare. */
+export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export function batchNotFound(id: string): HttpError {
+  return notFound(
+    `no batch ${id}`,
+    'batches are kept for broker.result_expires after they were queued; `proxima status` lists recent ones',
+  );
+}
+
+export function batchRoutes(deps: AppDeps): Hono {
+  const maxSize = deps.options?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const app = new Hono();
+
+  app.post(
+    '/batches',
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw bodyTooLarge(maxSize);
+      },
+    }),
+    async (c) => {
+      const response = await enqueueBatch(deps, await readJson(c));
+      deps.logger.info(
+        {
+          batch: response.batch.id,
+          jobs: response.batch.jobs.length,
+          deduplicated: response.deduplicated,
+        },
+        'batch queued',
+      );
+      return respond(c, enqueueResponseSchema, response, 201);
+    },
+  );
+
+  app.get('/batches', async (c) => {
+    const { limit } = listQuerySchema.parse(c.req.query(), { reportInput: true });
+    const records = await deps.batches.recent(limit);
+    const batches = await Promise.all(records.map((r) => readBatchSummary(deps.queue, r)));
+    return respond(c, batchListResponseSchema, { batches });
+  });
+
+  app.get('/batches/:id', async (c) => {
+    const id = batchIdParam(c.req.param('id'));
+    const record = await deps.batches.get(id);
+    if (!record) throw batchNotFound(id);
+    return respond(c, batchViewSchema, await readBatchView(deps.queue, record));
+  });
+
+  return app;
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json[ \t]*(;|$)/i.test(type)) {
+    throw new HttpError(
+      400,
+      'BAD_CONTENT_TYPE',
+      `request body must be JSON (content-type application/json), got ${type ? JSON.stringify(type.slice(0, 80)) : 'no content-type'}`,
+      'send the body as JSON with content-type: application/json',
+    );
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(
+      400,
+      'BAD_JSON',
+      `request body is not valid JSON (${(err as Error).message.split('\n')[0]})`,
+      'send the body as JSON with content-type: application/json',
+    );
+  }
+}

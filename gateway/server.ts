@@ -1,0 +1,83 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Config } from '../core/config/schema.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { createApp } from './app.ts';
+import { openRepositories } from './repositories.ts';
+
+export interface Gateway {
+  /** Where clients reach it, with the real port when gateway.listen asked for port 0. */
+  url: string;
+  /** Ends event streams, stops listening and closes the broker connections. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  brokerUrl: string;
+}
+
+/** How long close() lets open requests finish before cutting their connections. */
+const CLOSE_GRACE_MS = 3_000;
+
+export async function startGateway(opts: StartOptions): Promise<Gateway> {
+  const { host, port } = parseListen(opts.config.gateway.listen);
+  const repos = await openRepositories(opts);
+  const app = createApp({ ...repos, config: opts.config, logger: opts.logger });
+
+  const server = serve({ fetch: app.fetch, hostname: host, port });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await repos.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const url = `http://${clientHost(host)}:${address.port}`;
+  opts.logger.info({ url, queue: opts.config.broker.queue }, 'gateway listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Ends every event stream (their subscriptions see the queue close), so the server
+        // is not kept open by clients that would wait for `done` for hours.
+        await repos.close();
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        const grace = setTimeout(() => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, CLOSE_GRACE_MS);
+        await stopped;
+        clearTimeout(grace);
+        opts.logger.info('gateway stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    throw new ConfigError(
+      `gateway.listen ${JSON.stringify(listen)} is not host:port`,
+      'set gateway.listen to e.g. 127.0.0.1:8765 (port 0 picks a free one)',
+    );
+  }
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** A wildcard address is where the server listens, not somewhere a client can connect to. */
+function clientHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

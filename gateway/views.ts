@@ -1,0 +1,116 @@
+import {
+  encodeJobSchema,
+  encodeResultSchema,
+  progressSchema,
+  type BatchCounts,
+  type BatchSummary,
+  type BatchView,
+  type JobError,
+  type JobState,
+  type JobView,
+} from '../core/job/contract.ts';
+import { decodeJobError } from '../core/job/job-error.ts';
+import type { BatchRecord } from './queue/batch-store.ts';
+import type { JobQueue, StoredJob } from './queue/job-queue.ts';
+
+/** A result a worker of another version shaped differently: the proxy cannot be trusted. */
+export const BAD_RESULT: JobError = {
+  code: 'BAD_RESULT',
+  message: 'the worker reported a result the gateway does not understand',
+  hint: 'run the same Proxima version on the gateway and every worker, then queue the file again',
+};
+
+/** A job whose record is gone (purged, or expired after broker.result_expires). */
+export function missingJobView(id: string, preset: BatchRecord['preset']): JobView {
+  return {
+    id,
+    state: 'unknown',
+    source: '',
+    proxyPath: '',
+    preset,
+    attempts: 0,
+    progress: null,
+    result: null,
+    error: null,
+  };
+}
+
+export function jobViewFrom(job: StoredJob, fallbackPreset: BatchRecord['preset']): JobView {
+  const data = encodeJobSchema.safeParse(job.data);
+  const progress = progressSchema.safeParse(job.progress);
+  const view: JobView = {
+    id: job.id,
+    state: job.state,
+    source: data.success ? data.data.source.path : '',
+    proxyPath: data.success ? data.data.proxyPath : '',
+    preset: data.success ? data.data.preset : fallbackPreset,
+    attempts: job.attemptsMade,
+    progress: progress.success ? progress.data : null,
+    result: null,
+    error: null,
+  };
+  if (job.state === 'completed') {
+    const result = encodeResultSchema.safeParse(job.returnvalue);
+    if (result.success) view.result = result.data;
+    else return { ...view, state: 'failed', error: BAD_RESULT };
+  }
+  if (job.state === 'failed') view.error = decodeJobError(job.failedReason ?? undefined);
+  return view;
+}
+
+const TERMINAL: ReadonlySet<JobState> = new Set(['completed', 'failed', 'unknown']);
+
+/** Nothing more will happen to the job on its own; `unknown` means its record is gone. */
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL.has(state);
+}
+
+export function countStates(states: Iterable<JobState>): BatchCounts {
+  const c: BatchCounts = { total: 0, waiting: 0, active: 0, completed: 0, failed: 0 };
+  for (const s of states) {
+    c.total++;
+    if (s === 'waiting' || s === 'prioritized' || s === 'delayed') c.waiting++;
+    else if (s === 'active') c.active++;
+    else if (s === 'completed') c.completed++;
+    else if (s === 'failed') c.failed++;
+  }
+  return c;
+}
+
+export function batchViewFrom(record: BatchRecord, jobs: readonly JobView[]): BatchView {
+  return {
+    id: record.id,
+    createdAt: record.createdAt,
+    label: record.label,
+    preset: record.preset,
+    counts: countStates(jobs.map((j) => j.state)),
+    jobs: [...jobs],
+  };
+}
+
+export async function readJobViews(
+  queue: JobQueue,
+  ids: readonly string[],
+  preset: BatchRecord['preset'],
+): Promise<JobView[]> {
+  const jobs = await queue.getJobs(ids);
+  return jobs.map((j, i) => (j ? jobViewFrom(j, preset) : missingJobView(ids[i]!, preset)));
+}
+
+export async function readBatchView(queue: JobQueue, record: BatchRecord): Promise<BatchView> {
+  return batchViewFrom(record, await readJobViews(queue, record.jobIds, record.preset));
+}
+
+export async function readBatchSummary(
+  queue: JobQueue,
+  record: BatchRecord,
+): Promise<BatchSummary> {
+  const states = await queue.states(record.jobIds);
+  return {
+    id: record.id,
+    createdAt: record.createdAt,
+    label: record.label,
+    preset: record.preset,
+    counts: countStates(states),
+  };
+}
