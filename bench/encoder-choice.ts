@@ -194,6 +194,10 @@ async function main(): Promise<void> {
       withVideo(prores, ['prores_ks', '-profile:v', '0', '-qscale:v', '8']),
     ],
     [
+      'prores_ks -qscale:v 11 (preset)',
+      withVideo(prores, ['prores_ks', '-profile:v', '0', '-qscale:v', '11']),
+    ],
+    [
       'prores_ks -qscale:v 16',
       withVideo(prores, ['prores_ks', '-profile:v', '0', '-qscale:v', '16']),
     ],

@@ -23,6 +23,8 @@ export interface ProcessorDeps {
   logger: Logger;
   workerId: string;
   jobExpiresSec: number;
+  /** Encoder threads per job; ffmpeg chooses when absent. */
+  threads?: number;
   tracker?: JobTracker;
   now?: () => number;
 }
@@ -73,7 +75,11 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         path.dirname(data.proxyPath),
         `.${path.basename(data.proxyPath, '.mov')}.${String(job.id)}.partial`,
       );
-      const args = buildFfmpegArgs(source, preset, { input: data.source.path, output: temp });
+      const args = buildFfmpegArgs(source, preset, {
+        input: data.source.path,
+        output: temp,
+        threads: deps.threads,
+      });
       log.debug({ args }, 'encoding');
       await deps.ffmpeg.run(args, {
         signal,

@@ -7,6 +7,7 @@ import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { decodeJobError } from '../core/job/job-error.ts';
 import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
+import { encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 import { createFfmpegRunner } from './ffmpeg-runner.ts';
 import { createProber } from './probe-runner.ts';
@@ -69,6 +70,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     logger: log,
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
+    threads: encoderThreads(availableParallelism(), concurrency),
     tracker: registration,
   });
   const lockMs = config.worker.lock_seconds * 1000;

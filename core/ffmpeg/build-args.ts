@@ -5,6 +5,8 @@ export interface EncodeIo {
   input: string;
   /** The temp file written; renamed to the proxy path once verified. */
   output: string;
+  /** Encoder threads (see encoderThreads); ffmpeg chooses when absent. */
+  threads?: number;
 }
 
 /** The full ffmpeg argv (without the binary) for one proxy. Pure. */
@@ -21,6 +23,7 @@ export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo):
 
   args.push('-vf', videoFilters(media, preset));
   args.push('-c:v', ...preset.videoArgs, '-pix_fmt', preset.pixFmt);
+  if (io.threads) args.push('-threads', String(io.threads));
   args.push(...colourTags(v));
 
   if (media.audio.length > 0) {
