@@ -3,7 +3,7 @@
  * and through `xargs -P 2 ffmpeg` with the argv the worker builds for each clip, in one run.
  * Prints both wall times and their ratio (target: <= 1.10 on a 2-core machine).
  *
- *   npm run bench -- [--clips 6] [--seconds 8] [--size 1920x1080] [--runs 2]
+ *   npm run bench -- [--clips 6] [--seconds 20] [--size 1920x1080] [--runs 2]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
 import { PROBE_ARGS, parseProbe } from '../core/media/parse-probe.ts';
-import { PRESETS } from '../core/presets/presets.ts';
+import { encoderThreads, PRESETS } from '../core/presets/presets.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/proxima.js', import.meta.url));
@@ -29,7 +29,7 @@ function option(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 const CLIPS = Number(option('clips', '6'));
-const SECONDS = Number(option('seconds', '8'));
+const SECONDS = Number(option('seconds', '20'));
 const [WIDTH, HEIGHT] = option('size', '1920x1080').split('x').map(Number) as [number, number];
 const RUNS = Number(option('runs', '2'));
 const PARALLEL = 2;
@@ -84,6 +84,8 @@ async function workerArgs(files: string[], outDir: string): Promise<string[][]> 
       buildFfmpegArgs(parseProbe(JSON.parse(stdout)), PRESETS['prores-proxy'], {
         input: file,
         output,
+        // What the worker passes with PARALLEL jobs at once on this machine.
+        threads: encoderThreads(availableParallelism(), PARALLEL),
       }),
     );
   }

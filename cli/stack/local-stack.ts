@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../../core/config/load.ts';
 import { DependencyError } from '../../core/errors.ts';
+import { PACKAGE_ROOT } from '../../core/package-root.ts';
 import type { Logger } from '../../core/log.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { isAlive, readBrokerRecord, removeBrokerRecord, writeBrokerRecord } from './broker-url.ts';
@@ -32,7 +32,7 @@ export interface LocalStackOptions {
   verbose?: boolean;
 }
 
-const BIN = fileURLToPath(new URL('../../bin/proxima.js', import.meta.url));
+const BIN = path.join(PACKAGE_ROOT, 'bin', 'proxima.js');
 
 /**
  * The single-machine stack `proxima up` and `proxima demo` run: a private redis-server (unless
