@@ -114,7 +114,7 @@ async function viaXargs(files: string[], round: number): Promise<number> {
 interface ProximaRun {
   /** `proxima queue --wait` from start to exit: what the editor waits for. */
   queue: number;
-  /** Stack start (private redis-server, gateway, worker process) until it listens. */
+  /** Stack start (private redis-server, gateway, worker process) until a worker is registered. */
   startup: number;
 }
 
@@ -153,6 +153,14 @@ async function viaProxima(mediaDir: string, round: number): Promise<ProximaRun> 
     });
     void upExit.then((code) => reject(new Error(`proxima up exited ${String(code)}: ${out}`)));
   });
+  // `up` is a service started once: wait until its worker has registered, as a user would
+  // see in `proxima status`, so the worker's own start is not counted against the batch.
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/workers`);
+    const body = (await res.json()) as { workers?: unknown[] };
+    if (body.workers?.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const startup = seconds(upStart);
 
   try {
