@@ -53,6 +53,17 @@ ffprobe:
   # Path to ffprobe. Empty: @ffprobe-installer/ffprobe, then ffprobe on PATH.
   path: ""
 
+resolve:
+  # Python 3 (64-bit) for the DaVinci Resolve bridge. Empty: python3, then python, on PATH.
+  python: ""
+  # Resolve's scripting folder (holds Modules/DaVinciResolveScript.py). Empty: RESOLVE_SCRIPT_API,
+  # then the default install path of this OS.
+  script_api: ""
+  # Resolve's fusionscript library. Empty: RESOLVE_SCRIPT_LIB, then the default install path.
+  script_lib: ""
+  # Seconds one call to Resolve may take (it blocks while a dialog is open).
+  timeout_seconds: 30
+
 log:
   # fatal, error, warn, info, debug, trace or silent.
   level: info

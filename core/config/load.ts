@@ -13,9 +13,25 @@ export interface LoadedConfig {
   file: string;
   /** Per-user state: the embedded broker's data, pid files. */
   stateDir: string;
-  /** The PATH to look up redis-server, ffmpeg and ffprobe in. */
+  /** The PATH to look up redis-server, ffmpeg, ffprobe and python in. */
   searchPath: string;
+  /** What the DaVinci Resolve bridge needs from the environment and the OS. */
+  resolveEnv: ResolveEnv;
 }
+
+export interface ResolveEnv {
+  platform: NodeJS.Platform;
+  /** RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB, PYTHONPATH, PROGRAMDATA, PROGRAMFILES as set. */
+  vars: Partial<Record<(typeof RESOLVE_VARS)[number], string>>;
+}
+
+const RESOLVE_VARS = [
+  'RESOLVE_SCRIPT_API',
+  'RESOLVE_SCRIPT_LIB',
+  'PYTHONPATH',
+  'PROGRAMDATA',
+  'PROGRAMFILES',
+] as const;
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -72,7 +88,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (!parsed.success) throw configIssue(file, merged, parsed.error.issues[0]!);
   const config = parsed.data;
   config.paths.proxy_root = expandHome(config.paths.proxy_root, home);
-  return { config, file, stateDir: stateDir(env, platform, home), searchPath: env.PATH ?? '' };
+  const vars: ResolveEnv['vars'] = {};
+  for (const name of RESOLVE_VARS) if (env[name]) vars[name] = env[name];
+  return {
+    config,
+    file,
+    stateDir: stateDir(env, platform, home),
+    searchPath: env.PATH ?? '',
+    resolveEnv: { platform, vars },
+  };
 }
 
 function readYaml(file: string): Record<string, unknown> {

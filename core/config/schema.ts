@@ -89,6 +89,18 @@ export const configSchema = z.strictObject({
       path: z.string().default(''),
     })
     .prefault({}),
+  resolve: z
+    .strictObject({
+      /** Python 3 (64-bit) that runs the bridge; empty: python3, then python, on PATH. */
+      python: z.string().default(''),
+      /** Blackmagic's scripting folder (holds Modules/); empty: RESOLVE_SCRIPT_API, then the OS default. */
+      script_api: z.string().default(''),
+      /** fusionscript library; empty: RESOLVE_SCRIPT_LIB, then the OS default. */
+      script_lib: z.string().default(''),
+      /** Seconds one call to Resolve may take; Resolve blocks while a modal dialog is open. */
+      timeout_seconds: z.number().int().min(1).max(3600).default(30),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

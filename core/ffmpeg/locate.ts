@@ -37,6 +37,17 @@ export function locateFfprobe(configured: string, envPath: string | undefined): 
   return firstUsable('ffprobe', candidates, envPath, 'ffprobe.path');
 }
 
+/** The first executable `name` (or `name.exe`) in the PATH-style list `envPath`, or null. */
+export function findOnPath(name: string, envPath: string | undefined): string | null {
+  for (const dir of (envPath ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const file of [path.join(dir, name), path.join(dir, `${name}.exe`)]) {
+      if (existsSync(file) && isExecutable(file)) return file;
+    }
+  }
+  return null;
+}
+
 function tryRequire<T>(id: string): T | undefined {
   try {
     return require(id) as T;
@@ -72,12 +83,8 @@ function firstUsable(
   key: string,
 ): BinaryLocation {
   for (const c of candidates) if (existsSync(c.path) && isExecutable(c.path)) return c;
-  for (const dir of (envPath ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const file of [path.join(dir, name), path.join(dir, `${name}.exe`)]) {
-      if (existsSync(file) && isExecutable(file)) return { path: file, from: 'PATH' };
-    }
-  }
+  const onPath = findOnPath(name, envPath);
+  if (onPath) return { path: onPath, from: 'PATH' };
   throw new DependencyError(
     'BINARY_NOT_FOUND',
     `${name} not found: no bundled binary and none on PATH`,

@@ -1,0 +1,347 @@
+"""Stand-in for Blackmagic's DaVinciResolveScript module, for Proxima's tests.
+
+It follows the documented scripting API (1-based indexes; None or False on failure, never an
+exception with a reason) over a JSON scene named by PROXIMA_RESOLVE_SCENE:
+
+  {"resolve_running": true, "external_scripting": "Local", "hang_seconds": 0,
+   "product": "DaVinci Resolve Studio", "version": "19.1.3.7", "current_project": "Feature",
+   "projects": {"Feature": {"current_timeline": "Edit",
+     "timelines": [{"name": "Edit", "id": "tl-1",
+                    "video_tracks": [{"enabled": true, "items": [
+                       {"name": "A001", "clip": "m-1", "start": 86400, "end": 86425}]}]}],
+     "clips": {"m-1": {"name": "A001.mov", "unique_id": "u-1", "folder": "Master/Day 1",
+                       "refuse_link": false, "properties": {"File Path": "...", "FPS": 25.0}}}}}}
+
+Link and unlink change the scene file, so a later command sees them, and append one JSON line
+per call to PROXIMA_RESOLVE_CALLS: the record tests assert on.
+"""
+
+import json
+import os
+import time
+
+_SCENE = os.environ.get("PROXIMA_RESOLVE_SCENE", "")
+_CALLS = os.environ.get("PROXIMA_RESOLVE_CALLS", "")
+
+
+def _load():
+    with open(_SCENE, "r", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _save(scene):
+    tmp = _SCENE + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(scene, f, indent=1)
+    os.replace(tmp, _SCENE)
+
+
+def _record(entry):
+    if _CALLS:
+        with open(_CALLS, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+class _Api(object):
+    """Resolve's objects list their methods through dir(); hasattr() is not to be trusted."""
+
+    _methods = ()
+
+    def __dir__(self):
+        return list(self._methods)
+
+
+class MediaPoolItem(_Api):
+    _methods = (
+        "GetName",
+        "GetMediaId",
+        "GetUniqueId",
+        "GetClipProperty",
+        "LinkProxyMedia",
+        "UnlinkProxyMedia",
+    )
+
+    def __init__(self, scene, project, media_id):
+        self._scene = scene
+        self._project = project
+        self._id = media_id
+
+    def _data(self):
+        return self._scene["projects"][self._project]["clips"][self._id]
+
+    def GetName(self):
+        return self._data().get("name", "")
+
+    def GetMediaId(self):
+        return self._id
+
+    def GetUniqueId(self):
+        return self._data().get("unique_id", self._id)
+
+    def GetClipProperty(self, name=None):
+        props = dict(self._data().get("properties", {}))
+        if "FPS" in props:
+            # Resolve gives the frame rate as a float, every other value as a string.
+            props["FPS"] = float(props["FPS"])
+        if name is None:
+            return props
+        value = props.get(name)
+        return "" if value is None else str(value)
+
+    def LinkProxyMedia(self, path):
+        data = self._data()
+        ok = (
+            isinstance(path, str)
+            and os.path.isabs(path)
+            and os.path.isfile(path)
+            and os.path.getsize(path) > 0
+            and not data.get("refuse_link", False)
+        )
+        _record({"op": "LinkProxyMedia", "mediaId": self._id, "path": path, "project": self._project, "result": ok})
+        if not ok:
+            return False
+        props = data.setdefault("properties", {})
+        props["Proxy"] = data.get("proxy_size", "1280x720")
+        props["Proxy Media Path"] = path
+        _save(self._scene)
+        return True
+
+    def UnlinkProxyMedia(self):
+        data = self._data()
+        props = data.setdefault("properties", {})
+        linked = props.get("Proxy Media Path", "") != ""
+        _record({"op": "UnlinkProxyMedia", "mediaId": self._id, "project": self._project, "result": linked})
+        if not linked:
+            return False
+        props["Proxy"] = "None"
+        props["Proxy Media Path"] = ""
+        _save(self._scene)
+        return True
+
+
+class TimelineItem(_Api):
+    _methods = (
+        "GetName",
+        "GetMediaPoolItem",
+        "GetStart",
+        "GetEnd",
+        "GetDuration",
+        "GetClipEnabled",
+        "GetUniqueId",
+    )
+
+    def __init__(self, scene, project, data, key):
+        self._scene = scene
+        self._project = project
+        self._data = data
+        self._key = key
+
+    def GetName(self):
+        return self._data.get("name", "")
+
+    def GetMediaPoolItem(self):
+        media_id = self._data.get("clip")
+        if media_id is None:
+            return None
+        return MediaPoolItem(self._scene, self._project, media_id)
+
+    def GetStart(self):
+        return self._data.get("start", 0)
+
+    def GetEnd(self):
+        return self._data.get("end", 0)
+
+    def GetDuration(self):
+        return self.GetEnd() - self.GetStart()
+
+    def GetClipEnabled(self):
+        return self._data.get("enabled", True)
+
+    def GetUniqueId(self):
+        return self._key
+
+
+class Timeline(_Api):
+    _methods = (
+        "GetName",
+        "GetUniqueId",
+        "GetTrackCount",
+        "GetItemListInTrack",
+        "GetIsTrackEnabled",
+        "GetStartFrame",
+        "GetEndFrame",
+    )
+
+    def __init__(self, scene, project, data):
+        self._scene = scene
+        self._project = project
+        self._data = data
+
+    def _tracks(self, track_type):
+        return self._data.get(track_type + "_tracks", [])
+
+    def GetName(self):
+        return self._data["name"]
+
+    def GetUniqueId(self):
+        return self._data.get("id", "")
+
+    def GetTrackCount(self, track_type):
+        if track_type not in ("video", "audio", "subtitle"):
+            return 0
+        return len(self._tracks(track_type))
+
+    def GetItemListInTrack(self, track_type, index):
+        tracks = self._tracks(track_type)
+        if not isinstance(index, int) or index < 1 or index > len(tracks):
+            return None
+        items = tracks[index - 1].get("items", [])
+        return [
+            TimelineItem(self._scene, self._project, item, "%s-%s%d-%d" % (self.GetUniqueId(), track_type, index, i))
+            for i, item in enumerate(items)
+        ]
+
+    def GetIsTrackEnabled(self, track_type, index):
+        tracks = self._tracks(track_type)
+        if not isinstance(index, int) or index < 1 or index > len(tracks):
+            return False
+        return tracks[index - 1].get("enabled", True)
+
+    def GetStartFrame(self):
+        return self._data.get("start_frame", 86400)
+
+    def GetEndFrame(self):
+        return self._data.get("end_frame", 86400)
+
+
+class Folder(_Api):
+    _methods = ("GetName", "GetClipList", "GetSubFolderList")
+
+    def __init__(self, scene, project, path):
+        self._scene = scene
+        self._project = project
+        self._path = path
+
+    def GetName(self):
+        return self._path.split("/")[-1]
+
+    def _clips(self):
+        return self._scene["projects"][self._project].get("clips", {})
+
+    def GetClipList(self):
+        return [
+            MediaPoolItem(self._scene, self._project, media_id)
+            for media_id, clip in sorted(self._clips().items())
+            if clip.get("folder", "Master") == self._path
+        ]
+
+    def GetSubFolderList(self):
+        prefix = self._path + "/"
+        children = set()
+        for clip in self._clips().values():
+            folder = clip.get("folder", "Master")
+            if folder.startswith(prefix):
+                children.add(prefix + folder[len(prefix):].split("/")[0])
+        return [Folder(self._scene, self._project, p) for p in sorted(children)]
+
+
+class MediaPool(_Api):
+    _methods = ("GetRootFolder",)
+
+    def __init__(self, scene, project):
+        self._scene = scene
+        self._project = project
+
+    def GetRootFolder(self):
+        return Folder(self._scene, self._project, "Master")
+
+
+class Project(_Api):
+    _methods = (
+        "GetName",
+        "GetCurrentTimeline",
+        "GetTimelineCount",
+        "GetTimelineByIndex",
+        "GetMediaPool",
+        "GetSetting",
+    )
+
+    def __init__(self, scene, name):
+        self._scene = scene
+        self._name = name
+
+    def _data(self):
+        return self._scene["projects"][self._name]
+
+    def GetName(self):
+        return self._name
+
+    def GetCurrentTimeline(self):
+        current = self._data().get("current_timeline")
+        for timeline in self._data().get("timelines", []):
+            if timeline["name"] == current:
+                return Timeline(self._scene, self._name, timeline)
+        return None
+
+    def GetTimelineCount(self):
+        return len(self._data().get("timelines", []))
+
+    def GetTimelineByIndex(self, index):
+        timelines = self._data().get("timelines", [])
+        if not isinstance(index, int) or index < 1 or index > len(timelines):
+            return None
+        return Timeline(self._scene, self._name, timelines[index - 1])
+
+    def GetMediaPool(self):
+        return MediaPool(self._scene, self._name)
+
+    def GetSetting(self, name=None):
+        settings = self._data().get("settings", {})
+        if name is None:
+            return dict(settings)
+        return str(settings.get(name, ""))
+
+
+class ProjectManager(_Api):
+    _methods = ("GetCurrentProject",)
+
+    def __init__(self, scene):
+        self._scene = scene
+
+    def GetCurrentProject(self):
+        # Re-read so a test can switch projects between two calls of one session.
+        current = _load().get("current_project")
+        if current is None or current not in self._scene.get("projects", {}):
+            return None
+        return Project(self._scene, current)
+
+
+class Resolve(_Api):
+    _methods = ("GetProjectManager", "GetVersionString", "GetVersion", "GetProductName")
+
+    def __init__(self, scene):
+        self._scene = scene
+
+    def GetProjectManager(self):
+        return ProjectManager(self._scene)
+
+    def GetVersionString(self):
+        return self._scene.get("version", "19.1.3.7")
+
+    def GetVersion(self):
+        parts = [int(p) for p in self.GetVersionString().split(".")]
+        return parts + [""]
+
+    def GetProductName(self):
+        return self._scene.get("product", "DaVinci Resolve Studio")
+
+
+def scriptapp(name):
+    scene = _load()
+    if scene.get("hang_seconds"):
+        time.sleep(scene["hang_seconds"])
+    if name != "Resolve" or not scene.get("resolve_running", True):
+        return None
+    if scene.get("external_scripting", "Local") not in ("Local", "Network"):
+        return None
+    return Resolve(scene)
