@@ -103,5 +103,8 @@ test('bad command options are one error naming the option (exit 2)', async () =>
   assert.match(r.stderr, /^error: --workers "lots": expected a whole number from 0 to 256\n/);
   r = await runCli(['queue'], { env: box.env });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^error: PATHS: give at least one file or folder\n/);
+  assert.match(
+    r.stderr,
+    /^error: PATHS: give files or folders, --resolve, --timeline NAME, --all-timelines or --timeline-file FILE\n/,
+  );
 });

@@ -13,6 +13,8 @@ export interface FollowOptions {
   signal: AbortSignal;
   /** Stop following when this rejects first, e.g. the local stack losing a part. */
   failed?: Promise<never>;
+  /** Called with every new state, after the display. */
+  onState?(state: BatchState): void;
 }
 
 /** Shows a queued batch until the gateway reports it done; the display is tidied either way. */
@@ -24,7 +26,10 @@ export async function followBatch(
   const view = createProgressView(options.out, options.mode);
   try {
     const watching = watchBatch(client, response.batch, {
-      onState: (s) => view.update(s),
+      onState: (s) => {
+        view.update(s);
+        options.onState?.(s);
+      },
       signal: options.signal,
       logger: options.logger,
     });

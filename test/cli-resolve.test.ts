@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import {
+  cliSandbox,
+  runCli,
+  startCli,
+  type CliSandbox,
+  type RunningCli,
+} from './helpers/cli-run.ts';
+import { makeClip } from './helpers/cli-media.ts';
+import { probeFile } from './helpers/media.ts';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
+import { clipProperties, installScene, type InstalledScene } from './helpers/resolve-scene.ts';
+
+let redis: TestRedis;
+let box: CliSandbox;
+let up: RunningCli;
+let scene: InstalledScene;
+const files: Record<string, string> = {};
+
+before(async () => {
+  redis = await startRedis();
+  const port = await freePort();
+  box = cliSandbox({
+    broker: { url: redis.url, queue: `cli-resolve-${process.pid}` },
+    gateway: { listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` },
+    worker: { attempts: 1 },
+  });
+  up = startCli(['up', '--workers', '2'], { env: box.env });
+  const media = path.join(box.root, 'media');
+  const [a, b, c, d, e] = await Promise.all([
+    makeClip(media, 'A001', 'h264-stereo'),
+    makeClip(media, 'B001', 'no-audio'),
+    makeClip(media, 'C001', 'h264-stereo'),
+    makeClip(media, 'D001', 'h264-23976'),
+    makeClip(media, 'E001', 'h264-stereo'),
+  ]);
+  Object.assign(files, { a, b, c, d, e });
+  // E001 already has a proxy on disk that Resolve does not know about yet.
+  const eProxy = proxyPathFor(e!, box.proxyRoot);
+  mkdirSync(path.dirname(eProxy), { recursive: true });
+  writeFileSync(eProxy, 'a proxy from an earlier run');
+
+  scene = installScene({
+    current_project: 'Feature',
+    projects: {
+      Feature: {
+        current_timeline: 'Edit',
+        timelines: [
+          {
+            name: 'Edit',
+            id: 'tl-1',
+            video_tracks: [
+              {
+                items: [
+                  { name: 'A001', clip: 'm-a' },
+                  { name: 'Title', clip: null },
+                  { name: 'B001', clip: 'm-b' },
+                  { name: 'poster', clip: 'm-still' },
+                  { name: 'A001 again', clip: 'm-a' },
+                ],
+              },
+              {
+                items: [
+                  { name: 'C001', clip: 'm-c' },
+                  { name: 'D001', clip: 'm-d' },
+                  { name: 'E001', clip: 'm-e' },
+                  { name: 'tone', clip: 'm-audio' },
+                  { name: 'Fusion', clip: 'm-fusion' },
+                ],
+              },
+            ],
+          },
+          { name: 'Trailer', id: 'tl-2', video_tracks: [{ items: [{ name: 'B', clip: 'm-b' }] }] },
+        ],
+        clips: {
+          'm-a': { name: 'A001.mov', properties: clipProperties(a!) },
+          'm-b': { name: 'B001.mov', properties: clipProperties(b!), refuse_link: true },
+          'm-c': {
+            name: 'C001.mov',
+            properties: clipProperties(c!, {
+              Proxy: '1280x720',
+              'Proxy Media Path': '/proxies/C001.mov',
+            }),
+          },
+          'm-d': {
+            name: 'D001.mov',
+            properties: clipProperties(d!, {
+              Proxy: 'Offline',
+              'Proxy Media Path': '/gone/D001.mov',
+            }),
+          },
+          'm-e': { name: 'E001.mov', properties: clipProperties(e!) },
+          'm-still': {
+            name: 'poster.png',
+            properties: clipProperties(path.join(media, 'poster.png'), { Type: 'Still' }),
+          },
+          'm-audio': {
+            name: 'tone.wav',
+            properties: clipProperties(path.join(media, 'tone.wav'), { Type: 'Audio' }),
+          },
+          'm-fusion': {
+            name: 'Fusion Composition',
+            properties: { 'File Path': '', Type: 'Fusion Composition' },
+          },
+        },
+      },
+    },
+  });
+  Object.assign(box.env, scene.env);
+  await up.waitFor(/gateway listening on/);
+});
+
+after(async () => {
+  if (up.child.exitCode === null) {
+    up.child.kill('SIGKILL');
+    await up.done;
+  }
+  await redis.stop();
+});
+
+test('queue --resolve --dry-run prints the plan and changes nothing', async () => {
+  const r = await runCli(['queue', '--resolve', '--dry-run'], { env: box.env });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.deepEqual(lines, [
+    'resolve: project Feature, timeline Edit',
+    'plan: 3 to encode, 1 to link, 5 skipped (1 no media (title or generator), 1 still image, 1 proxy linked, 1 audio only, 1 generated)',
+    `encode  ${files.a}`,
+    `encode  ${files.b}`,
+    `encode  ${files.d}`,
+    `link    ${files.e} -> ${proxyPathFor(files.e!, box.proxyRoot)}`,
+  ]);
+  assert.deepEqual(scene.calls(), []);
+});
+
+test('queue --resolve encodes, links each proxy as it is done, and reports a refused link', async () => {
+  const r = await runCli(['queue', '--resolve', '--wait'], { env: box.env, timeoutMs: 180_000 });
+  // B001's link is refused by Resolve: reported, the others still linked, exit 1.
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /not linked B001\.mov: Resolve refused .*Project Manager window/);
+  assert.match(r.stdout, /summary: 3 done, 0 failed of 3/);
+
+  const calls = scene.calls();
+  const byMedia = new Map(calls.map((c) => [c.mediaId, c]));
+  assert.deepEqual([...byMedia.keys()].sort(), ['m-a', 'm-b', 'm-d', 'm-e']);
+  for (const [id, key] of [
+    ['m-a', 'a'],
+    ['m-b', 'b'],
+    ['m-d', 'd'],
+    ['m-e', 'e'],
+  ] as const) {
+    const call = byMedia.get(id)!;
+    assert.equal(call.op, 'LinkProxyMedia');
+    assert.equal(call.project, 'Feature');
+    assert.equal(call.path, proxyPathFor(files[key]!, box.proxyRoot));
+    assert.equal(call.result, id !== 'm-b');
+  }
+  // The existing proxy was linked before anything was queued.
+  assert.equal(calls[0]?.mediaId, 'm-e');
+  // The linked proxies are real: ProRes with the source's frame count.
+  for (const key of ['a', 'd'] as const) {
+    const proxy = await probeFile(proxyPathFor(files[key]!, box.proxyRoot));
+    const source = await probeFile(files[key]!);
+    assert.equal(proxy.video?.codec, 'prores');
+    assert.equal(proxy.video?.frameCount, source.video?.frameCount);
+  }
+  const after = scene.read().projects.Feature!.clips;
+  assert.equal(after['m-a']!.properties['Proxy Media Path'], proxyPathFor(files.a!, box.proxyRoot));
+  assert.equal(after['m-b']!.properties['Proxy Media Path'], '');
+});
+
+test('queueing the timeline again: linked clips are skipped, the refused one is retried', async () => {
+  const before = scene.calls().length;
+  const r = await runCli(['queue', '--timeline', 'Edit', '--dry-run'], { env: box.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /plan: 0 to encode, 1 to link, 8 skipped/);
+  assert.match(r.stdout, new RegExp(`link {4}${files.b!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.equal(scene.calls().length, before);
+});
+
+test('Resolve unreachable: one clear error and the fix, exit 1', async () => {
+  const s = scene.read();
+  s.external_scripting = 'None';
+  scene.write(s);
+  try {
+    const r = await runCli(['queue', '--resolve'], { env: box.env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: DaVinci Resolve did not answer\n/);
+    assert.match(r.stderr, /hint: .*External scripting using: Local/);
+  } finally {
+    s.external_scripting = 'Local';
+    scene.write(s);
+  }
+});
