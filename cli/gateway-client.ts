@@ -4,12 +4,14 @@ import { DependencyError, ProximaError } from '../core/errors.ts';
 import {
   apiErrorSchema,
   batchEventSchema,
+  batchListResponseSchema,
   batchViewSchema,
   enqueueResponseSchema,
   healthResponseSchema,
   purgeResponseSchema,
   statusResponseSchema,
   type BatchEvent,
+  type BatchListResponse,
   type BatchView,
   type EnqueueRequest,
   type EnqueueResponse,
@@ -24,6 +26,8 @@ export interface GatewayClient {
   health(): Promise<HealthResponse>;
   enqueue(request: EnqueueRequest): Promise<EnqueueResponse>;
   batch(id: string): Promise<BatchView>;
+  /** The most recent batches, newest first. */
+  batches(limit?: number): Promise<BatchListResponse>;
   /** The batch's server-sent events, starting with a snapshot; ends when the stream ends. */
   events(id: string, signal?: AbortSignal): AsyncIterable<BatchEvent>;
   status(): Promise<StatusResponse>;
@@ -118,6 +122,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     health: () => json(healthResponseSchema, 'GET', '/v1/health'),
     enqueue: (request) => json(enqueueResponseSchema, 'POST', '/v1/batches', request),
     batch: (id) => json(batchViewSchema, 'GET', `/v1/batches/${encodeURIComponent(id)}`),
+    batches: (limit = 20) => json(batchListResponseSchema, 'GET', `/v1/batches?limit=${limit}`),
     status: () => json(statusResponseSchema, 'GET', '/v1/status'),
     purge: () => json(purgeResponseSchema, 'POST', '/v1/purge'),
     async *events(id, signal) {

@@ -2,9 +2,11 @@ import { Command } from 'commander';
 import { PROXIMA_VERSION } from '../core/version.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
+import { linkCommand } from './commands/link.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { queueCommand } from './commands/queue.ts';
 import { statusCommand } from './commands/status.ts';
+import { unlinkCommand } from './commands/unlink.ts';
 import { upCommand } from './commands/up.ts';
 import { workCommand } from './commands/work.ts';
 import { createContext, type CliContext } from './context.ts';
@@ -25,6 +27,8 @@ export function buildProgram(ctx: CliContext): Command {
     purgeCommand(ctx),
     configCommand(ctx),
     demoCommand(ctx),
+    linkCommand(ctx),
+    unlinkCommand(ctx),
   ]) {
     program.addCommand(command);
   }

@@ -52,3 +52,8 @@ export function intOption(min: number, max: number) {
         .max(max, `a whole number from ${min} to ${max}`),
     );
 }
+
+/** commander option parser for a repeatable option: `--timeline A --timeline B` -> ['A', 'B']. */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -196,3 +196,100 @@ test('Resolve unreachable: one clear error and the fix, exit 1', async () => {
     scene.write(s);
   }
 });
+
+test('unlink removes the links of the timeline, then link --batch links the batch again', async () => {
+  let before = scene.calls().length;
+  const un = await runCli(['unlink'], { env: box.env });
+  assert.equal(un.code, 0, `${un.stdout}\n${un.stderr}`);
+  assert.deepEqual(
+    scene
+      .calls()
+      .slice(before)
+      .map((c) => [c.op, c.mediaId, c.result]),
+    [
+      ['UnlinkProxyMedia', 'm-a', true],
+      ['UnlinkProxyMedia', 'm-c', true],
+      ['UnlinkProxyMedia', 'm-d', true],
+      ['UnlinkProxyMedia', 'm-e', true],
+    ],
+  );
+
+  before = scene.calls().length;
+  const r = await runCli(['link'], { env: box.env });
+  // B001 is still refused by Resolve: reported, exit 1; the others are linked.
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /linked 2, not linked 1\n$/);
+  assert.deepEqual(
+    scene
+      .calls()
+      .slice(before)
+      .map((c) => [c.mediaId, c.path, c.result]),
+    [
+      ['m-a', proxyPathFor(files.a!, box.proxyRoot), true],
+      ['m-b', proxyPathFor(files.b!, box.proxyRoot), false],
+      ['m-d', proxyPathFor(files.d!, box.proxyRoot), true],
+    ],
+  );
+});
+
+test('link --scan finds proxies under the proxy root for clips without one', async () => {
+  const s = scene.read();
+  s.projects.Feature!.clips['m-b']!.refuse_link = false;
+  scene.write(s);
+  const before = scene.calls().length;
+  const r = await runCli(['link', '--scan'], { env: box.env });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  // C001 was never encoded here (it had a proxy elsewhere), so nothing is found for it.
+  assert.match(r.stdout, /^note: no proxy found for C001\.mov$/m);
+  assert.deepEqual(
+    scene
+      .calls()
+      .slice(before)
+      .map((c) => [c.mediaId, c.path, c.result]),
+    [
+      ['m-b', proxyPathFor(files.b!, box.proxyRoot), true],
+      ['m-e', proxyPathFor(files.e!, box.proxyRoot), true],
+    ],
+  );
+});
+
+test('queue --timeline-file takes the media an exported timeline uses', async () => {
+  const fcpxml = path.join(box.root, 'edit.fcpxml');
+  const url = (p: string) => `file://${p.split('/').map(encodeURIComponent).join('/')}`;
+  writeFileSync(
+    fcpxml,
+    `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE fcpxml>
+<fcpxml version="1.10">
+  <resources>
+    <format id="r1" frameDuration="1/25s" width="320" height="180"/>
+    <asset id="r2" name="B001" start="0s" duration="1s" hasVideo="1" format="r1">
+      <media-rep kind="original-media" src="${url(files.b!)}"/>
+    </asset>
+    <asset id="r3" name="Z999" start="0s" duration="1s" hasVideo="1" format="r1">
+      <media-rep kind="original-media" src="${url(path.join(box.root, 'media', 'Z999.mov'))}"/>
+    </asset>
+  </resources>
+  <library>
+    <event name="Day 1">
+      <project name="Edit">
+        <sequence format="r1" duration="2s" tcStart="0s">
+          <spine>
+            <asset-clip ref="r2" offset="0s" name="B001" duration="1s"/>
+            <asset-clip ref="r3" offset="1s" name="Z999" duration="1s"/>
+          </spine>
+        </sequence>
+      </project>
+    </event>
+  </library>
+</fcpxml>
+`,
+  );
+  const r = await runCli(['queue', '--timeline-file', fcpxml, '--dry-run'], { env: box.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+    `${fcpxml}: 2 source files (fcpxml)`,
+    `note: skipped ${path.join(box.root, 'media', 'Z999.mov')} (media file missing)`,
+    `encode  ${files.b}`,
+  ]);
+});

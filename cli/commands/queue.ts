@@ -7,7 +7,7 @@ import { PROTOCOL_VERSION } from '../../core/version.ts';
 import type { CliContext } from '../context.ts';
 import { gatewayClientFor } from '../gateway-client.ts';
 import { Interrupted, onInterrupt, signalExitCode } from '../interrupt.ts';
-import { parseOptions } from '../options.ts';
+import { parseOptions, repeatable } from '../options.ts';
 import {
   stateChanges,
   stateFromSnapshot,
@@ -15,7 +15,8 @@ import {
   tally,
   type BatchState,
 } from '../progress/batch-state.ts';
-import { openResolveBridge, type ResolveBridge } from '../resolve/bridge-client.ts';
+import type { ResolveBridge } from '../resolve/bridge-client.ts';
+import { bridgeFor } from '../resolve/open-from-context.ts';
 import { linkProxies } from '../resolve/link-proxies.ts';
 import { planLine } from '../resolve/select-clips.ts';
 import { planFromResolve, type ResolvePlan } from '../sources/resolve-sources.ts';
@@ -72,7 +73,7 @@ export function queueCommand(ctx: CliContext): Command {
       '--resolve',
       "the clips of DaVinci Resolve's current timeline; links each proxy when done",
     )
-    .option('--timeline <name>', 'a Resolve timeline by name (repeatable)', collect, [])
+    .option('--timeline <name>', 'a Resolve timeline by name (repeatable)', repeatable, [])
     .option('--all-timelines', "every timeline of Resolve's current project")
     .option('--timeline-file <file>', 'the source media of an FCPXML, FCP 7 XML, EDL or OTIO file')
     .option('--media-root <dir>', 'where to find the files an EDL names')
@@ -82,10 +83,6 @@ export function queueCommand(ctx: CliContext): Command {
     .action((paths: string[], opts: Record<string, unknown>, cmd: Command) =>
       ctx.run(cmd, () => runQueue(ctx, { ...opts, paths })),
     );
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
@@ -149,13 +146,8 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
     o: QueueOptions,
     say: (line: string) => void,
   ): Promise<{ bridge: ResolveBridge; plan: ResolvePlan }> {
-    const { loaded: l, logger: log } = c.load();
-    const bridge = await openResolveBridge({
-      config: l.config,
-      resolveEnv: l.resolveEnv,
-      searchPath: l.searchPath,
-      logger: log,
-    });
+    const { loaded: l } = c.load();
+    const bridge = await bridgeFor(c);
     try {
       const plan = await planFromResolve(
         bridge,
