@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import {
+  BIN,
   cliSandbox,
   runCli,
   startCli,
@@ -292,4 +294,51 @@ test('queue --timeline-file takes the media an exported timeline uses', async ()
     `note: skipped ${path.join(box.root, 'media', 'Z999.mov')} (media file missing)`,
     `encode  ${files.b}`,
   ]);
+});
+
+test('queue --select at a terminal: pick a timeline and a track; refused without a terminal', async () => {
+  const piped = await runCli(['queue', '--select'], { env: box.env });
+  assert.equal(piped.code, 2);
+  assert.match(
+    piped.stderr,
+    /^error: --select asks questions, but standard input is not a terminal\n/,
+  );
+
+  // A pseudo-terminal, as an editor's shell gives: the answers are typed after each question.
+  const child = spawn(
+    'python3',
+    [
+      '-c',
+      'import pty, sys; pty.spawn(sys.argv[1:])',
+      process.execPath,
+      BIN,
+      'queue',
+      '--select',
+      '--dry-run',
+    ],
+    { env: box.env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const answered = new Set<string>();
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const answer = (prompt: string, text: string) => {
+      if (out.includes(prompt) && !answered.has(prompt)) {
+        answered.add(prompt);
+        child.stdin.write(text);
+      }
+    };
+    answer('timelines (e.g. 1,3-4; empty: all): ', '1\n');
+    answer('video tracks of Edit (empty: all): ', '2\n');
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  assert.equal(code, 0, out);
+  assert.match(out, /1\) Edit\r?\n {2}2\) Trailer/);
+  assert.match(out, /V1: 5 items\r?\n {2}V2: 5 items/);
+  // Track 2 only: D001 and E001 are linked by now; C001 was unlinked and has no proxy here.
+  assert.match(
+    out,
+    /plan: 1 to encode, 0 to link, 4 skipped \(2 proxy linked, 1 audio only, 1 generated\)\r?\n/,
+  );
+  assert.ok(out.includes(`encode  ${files.c}`), out);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ResolveClip, ResolveItem, ResolveTimeline } from '../cli/resolve/bridge-client.ts';
+import { parseChoice } from '../cli/resolve/pick-timelines.ts';
 import { planLine, selectClips, type SelectOptions } from '../cli/resolve/select-clips.ts';
 import { configSchema } from '../core/config/schema.ts';
 
@@ -154,4 +155,13 @@ test('nothing to do is a plan too', () => {
   const plan = selectClips([timeline('Empty', [])], options());
   assert.deepEqual(plan, { encode: [], link: [], skipped: [] });
   assert.equal(planLine(plan), 'plan: 0 to encode, 0 to link, 0 skipped');
+});
+
+test('picker answers: numbers and ranges, empty for all, a bad part named', () => {
+  assert.deepEqual(parseChoice('', 3), [1, 2, 3]);
+  assert.deepEqual(parseChoice('3, 1', 3), [1, 3]);
+  assert.deepEqual(parseChoice('2-4 1', 5), [1, 2, 3, 4]);
+  assert.throws(() => parseChoice('0', 3), /"0" is not a number or range between 1 and 3/);
+  assert.throws(() => parseChoice('2-9', 3), /"2-9"/);
+  assert.throws(() => parseChoice('two', 3), /"two"/);
 });

@@ -18,6 +18,7 @@ import {
 import type { ResolveBridge } from '../resolve/bridge-client.ts';
 import { bridgeFor } from '../resolve/open-from-context.ts';
 import { linkProxies } from '../resolve/link-proxies.ts';
+import { pickTimelines } from '../resolve/pick-timelines.ts';
 import { planLine } from '../resolve/select-clips.ts';
 import { planFromResolve, type ResolvePlan } from '../sources/resolve-sources.ts';
 import { followBatch, printSummary } from '../progress/follow-batch.ts';
@@ -38,6 +39,7 @@ const optionsSchema = z
     resolve: z.boolean().default(false),
     timeline: z.array(z.string().min(1)).default([]),
     allTimelines: z.boolean().default(false),
+    select: z.boolean().default(false),
     timelineFile: z.string().min(1).optional(),
     mediaRoot: z.string().min(1).optional(),
     force: z.boolean().default(false),
@@ -50,6 +52,7 @@ const optionsSchema = z
       o.resolve ||
       o.timeline.length > 0 ||
       o.allTimelines ||
+      o.select ||
       o.timelineFile !== undefined,
     {
       path: ['paths'],
@@ -75,6 +78,7 @@ export function queueCommand(ctx: CliContext): Command {
     )
     .option('--timeline <name>', 'a Resolve timeline by name (repeatable)', repeatable, [])
     .option('--all-timelines', "every timeline of Resolve's current project")
+    .option('--select', 'pick timelines and video tracks at the terminal')
     .option('--timeline-file <file>', 'the source media of an FCPXML, FCP 7 XML, EDL or OTIO file')
     .option('--media-root <dir>', 'where to find the files an EDL names')
     .option('--force', 'also clips whose proxy is linked and online')
@@ -90,7 +94,7 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
   const { loaded, logger } = ctx.load();
   const { config } = loaded;
   const out = ctx.io.stdout;
-  const fromResolve = opts.resolve || opts.timeline.length > 0 || opts.allTimelines;
+  const fromResolve = opts.resolve || opts.timeline.length > 0 || opts.allTimelines || opts.select;
   const note = (line: string) => {
     if (!opts.json) out.write(`${line}\n`);
   };
@@ -149,9 +153,12 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
     const { loaded: l } = c.load();
     const bridge = await bridgeFor(c);
     try {
+      const picked = o.select ? await pickTimelines(bridge, c.io.stdin, c.io.stdout) : null;
       const plan = await planFromResolve(
         bridge,
-        { current: o.resolve, names: o.timeline, all: o.allTimelines },
+        picked
+          ? { current: false, names: picked.names, all: false, tracks: picked.tracks }
+          : { current: o.resolve, names: o.timeline, all: o.allTimelines },
         l.config,
         { force: o.force, reencode: o.reencode },
       );

@@ -9,6 +9,8 @@ export interface TimelineChoice {
   current: boolean;
   names: readonly string[];
   all: boolean;
+  /** Video tracks to read per timeline name (from --select); absent: all. */
+  tracks?: Record<string, number[]>;
 }
 
 export interface ResolvePlan {
@@ -36,6 +38,7 @@ export async function planFromResolve(
   const unique = timelines.filter((t, i) => timelines.findIndex((u) => u.name === t.name) === i);
   const plan = selectClips(unique, {
     ...flags,
+    tracks: choice.tracks,
     extensions: config.filters.extensions,
     proxyPathFor: (source) => proxyPathFor(source, config.paths.proxy_root),
     proxyExists: (p) => existsSync(p),
