@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ResolveClip, ResolveItem, ResolveTimeline } from '../cli/resolve/bridge-client.ts';
 import { parseChoice } from '../cli/resolve/pick-timelines.ts';
+import { matchesAny } from '../core/paths/glob.ts';
 import { planLine, selectClips, type SelectOptions } from '../cli/resolve/select-clips.ts';
 import { configSchema } from '../core/config/schema.ts';
 
@@ -164,4 +165,46 @@ test('picker answers: numbers and ranges, empty for all, a bad part named', () =
   assert.throws(() => parseChoice('0', 3), /"0" is not a number or range between 1 and 3/);
   assert.throws(() => parseChoice('2-9', 3), /"2-9"/);
   assert.throws(() => parseChoice('two', 3), /"two"/);
+});
+
+test('path globs: ** spans folders, * stays in one name, a bare pattern matches the name', () => {
+  const table: [string, string, boolean][] = [
+    ['**/VFX/**', '/media/VFX/shot1/a.mov', true],
+    ['**/VFX/**', '/media/vfx/a.mov', false],
+    ['/media/**/*.mxf', '/media/day1/cam a/A001.mxf', true],
+    ['/media/**/*.mxf', '/media/A001.mxf', true],
+    ['/media/*.mxf', '/media/day1/A001.mxf', false],
+    ['*_graphics.mov', '/work/gfx/title_graphics.mov', true],
+    ['A00?.mov', '/m/A001.mov', true],
+    ['A00?.mov', '/m/A0010.mov', false],
+    ['D:/Footage/**', 'D:\\Footage\\day 1\\A001.mov', true],
+    ['clip (1).mov', '/m/clip (1).mov', true],
+    ['(1).mov', '/m/clip (1).mov', false],
+  ];
+  for (const [glob, file, expected] of table) {
+    assert.equal(matchesAny(file, [glob]), expected, `${glob} ~ ${file}`);
+  }
+});
+
+test('filters.include and filters.exclude leave clips out with the reason', () => {
+  const plan = selectClips(
+    [edit],
+    options({ include: ['/media/**'], exclude: ['**/B002.*', 'D004.mov'] }),
+  );
+  assert.deepEqual(
+    plan.encode.map((c) => c.mediaId),
+    ['m1'],
+  );
+  assert.deepEqual(
+    plan.skipped.filter((s) => s.reason.startsWith('excluded')).map((s) => s.name),
+    ['B002.mxf', 'D004.mov'],
+  );
+  const only = selectClips([edit], options({ include: ['**/D004.mov'] }));
+  assert.deepEqual(
+    only.encode.map((c) => c.mediaId),
+    ['m4'],
+  );
+  assert.ok(
+    only.skipped.some((s) => s.name === 'A001.mp4' && s.reason === 'not in filters.include'),
+  );
 });

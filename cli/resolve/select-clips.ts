@@ -1,3 +1,4 @@
+import { matchesAny } from '../../core/paths/glob.ts';
 import { classifyFile } from '../sources/scan-sources.ts';
 import type { ResolveClip, ResolveTimeline } from './bridge-client.ts';
 
@@ -18,6 +19,8 @@ export type SkipReason =
   | 'generated'
   | 'compound clip'
   | 'not a video extension'
+  | 'excluded by filters.exclude'
+  | 'not in filters.include'
   | 'proxy linked';
 
 export interface SkippedClip {
@@ -41,6 +44,9 @@ export interface SelectOptions {
   reencode: boolean;
   /** filters.extensions */
   extensions: readonly string[];
+  /** filters.include and filters.exclude: path globs. */
+  include?: readonly string[];
+  exclude?: readonly string[];
   /** Video track indexes to read per timeline name; absent: every track. */
   tracks?: Record<string, readonly number[]>;
   proxyPathFor(source: string): string;
@@ -124,6 +130,12 @@ function decide(
   if (kind === 'still') return skip('still image');
   if (kind === 'audio') return skip('audio only');
   if (kind !== 'video') return skip('not a video extension');
+  if (opts.exclude?.length && matchesAny(filePath, opts.exclude)) {
+    return skip('excluded by filters.exclude');
+  }
+  if (opts.include?.length && !matchesAny(filePath, opts.include)) {
+    return skip('not in filters.include');
+  }
 
   const proxyPath = opts.proxyPathFor(filePath);
   const planned: PlannedClip = {

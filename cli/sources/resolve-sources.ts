@@ -40,6 +40,8 @@ export async function planFromResolve(
     ...flags,
     tracks: choice.tracks,
     extensions: config.filters.extensions,
+    include: config.filters.include,
+    exclude: config.filters.exclude,
     proxyPathFor: (source) => proxyPathFor(source, config.paths.proxy_root),
     proxyExists: (p) => existsSync(p),
   });

@@ -44,6 +44,10 @@ encoding:
 filters:
   # Extensions queued when a folder is given (case-insensitive).
   extensions: [mov, mp4, m4v, mxf, mts, m2ts, mkv, avi, mpg, mpeg, ts]
+  # Path globs for clips taken from a timeline: ** spans folders, * stays within one name.
+  # A clip must match one of include (when any is given) and none of exclude.
+  include: []
+  exclude: []   # e.g. ["**/VFX/**", "*_graphics.mov"]
 
 ffmpeg:
   # Path to ffmpeg. Empty: ffmpeg-static, then @ffmpeg-installer/ffmpeg, then ffmpeg on PATH.

@@ -75,6 +75,10 @@ export const configSchema = z.strictObject({
         )
         .min(1)
         .default(['mov', 'mp4', 'm4v', 'mxf', 'mts', 'm2ts', 'mkv', 'avi', 'mpg', 'mpeg', 'ts']),
+      /** Path globs a timeline's clip must match to be queued; empty: every clip. */
+      include: z.array(z.string().min(1)).default([]),
+      /** Path globs of clips never queued, e.g. any clip below a VFX folder. */
+      exclude: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   ffmpeg: z
