@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   cliSandbox,
+  killCli,
   runCli,
   startCli,
   type CliSandbox,
@@ -71,10 +72,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (up.child.exitCode === null) {
-    up.child.kill('SIGKILL');
-    await up.done;
-  }
+  await killCli(up);
   await redis.stop();
 });
 

@@ -7,6 +7,7 @@ import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import {
   BIN,
   cliSandbox,
+  killCli,
   runCli,
   startCli,
   type CliSandbox,
@@ -117,10 +118,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (up.child.exitCode === null) {
-    up.child.kill('SIGKILL');
-    await up.done;
-  }
+  await killCli(up);
   await redis.stop();
 });
 

@@ -142,3 +142,11 @@ function finished(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
     });
   });
 }
+
+/** Ends a CLI child at once if it still runs (its worker follows it: it watches its stdin). */
+export async function killCli(cli: RunningCli): Promise<void> {
+  if (cli.child.exitCode === null && cli.child.signalCode === null) {
+    cli.child.kill('SIGKILL');
+    await cli.done;
+  }
+}
