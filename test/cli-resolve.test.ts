@@ -340,3 +340,29 @@ test('queue --select at a terminal: pick a timeline and a track; refused without
   );
   assert.ok(out.includes(`encode  ${files.c}`), out);
 });
+
+test('the clips inside a compound clip are read from an FCPXML export and queued', async () => {
+  const f = await makeClip(path.join(box.root, 'media', 'nested'), 'F001', 'h264-stereo');
+  const s = scene.read();
+  const project = s.projects.Feature!;
+  project.clips['m-f'] = { name: 'F001.mov', folder: 'Master/VFX', properties: clipProperties(f) };
+  project.clips['m-comp'] = {
+    name: 'Compound Clip 1',
+    inner: ['m-f', 'm-a'],
+    properties: { 'File Path': '', Type: 'Compound', 'Clip Name': 'Compound Clip 1' },
+  };
+  project.timelines.push({
+    name: 'Nested',
+    id: 'tl-3',
+    video_tracks: [{ items: [{ name: 'Compound Clip 1', clip: 'm-comp' }] }],
+  });
+  scene.write(s);
+  const r = await runCli(['queue', '--timeline', 'Nested', '--dry-run'], { env: box.env });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+    'resolve: project Feature, timeline Nested',
+    'plan: 1 to encode, 0 to link, 2 skipped (1 compound clip, 1 proxy linked)',
+    'compound clips: 2 clips inside them, read from an FCPXML export',
+    `encode  ${f}`,
+  ]);
+});

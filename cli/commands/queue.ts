@@ -166,12 +166,12 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
         `resolve: project ${plan.project}, timeline${plan.timelines.length === 1 ? '' : 's'} ${plan.timelines.join(', ')}`,
       );
       say(planLine(plan.plan));
-      for (const s of plan.plan.skipped) {
-        if (s.reason === 'compound clip') {
-          say(
-            `note: skipped ${s.name || 'a compound clip'} (compound clip: queue its inner clips with --timeline-file on an FCPXML export of the timeline)`,
-          );
-        }
+      if (plan.compound && 'found' in plan.compound) {
+        say(`compound clips: ${plan.compound.found} clips inside them, read from an FCPXML export`);
+      } else if (plan.compound) {
+        say(
+          `note: the clips inside compound clips were not read (${plan.compound.error}); queue them with --timeline-file on an FCPXML export of the timeline`,
+        );
       }
       for (const o2 of plan.offline) say(`note: skipped ${o2.path} (media offline)`);
       return { bridge, plan };

@@ -49,6 +49,8 @@ export interface ResolveBridge {
   /** The current timeline when no name is given. */
   readTimeline(name?: string): Promise<ResolveTimeline>;
   findClips(paths: string[]): Promise<ResolveClip[]>;
+  /** Timeline.Export as FCPXML 1.10 into `file`; false when Resolve refused. */
+  exportFcpxml(timeline: string, file: string): Promise<boolean>;
   /** False when Resolve refused the link; an error when `project` is no longer open. */
   link(mediaId: string, proxyPath: string, project: string): Promise<boolean>;
   unlink(mediaId: string, project: string): Promise<boolean>;
@@ -102,6 +104,12 @@ export async function openResolveBridge(opts: BridgeOptions): Promise<ResolveBri
     readTimeline: (name) =>
       client.call('read_timeline', name === undefined ? {} : { name }) as Promise<ResolveTimeline>,
     findClips: (paths) => client.call('find_clips', { paths }) as Promise<ResolveClip[]>,
+    exportFcpxml: async (timeline, file) =>
+      (
+        (await client.call('export_fcpxml', { name: timeline, path: file })) as {
+          exported: boolean;
+        }
+      ).exported,
     link: async (mediaId, proxyPath, project) =>
       ((await client.call('link', { mediaId, path: proxyPath, project })) as { linked: boolean })
         .linked,

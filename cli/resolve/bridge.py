@@ -180,6 +180,17 @@ class Bridge(object):
                 found.append(self.clip_view(clip))
         return found
 
+    def op_export_fcpxml(self, args):
+        # Compound clips' contents are reachable only through an export of the timeline.
+        resolve = self.connect()
+        project = self.project()
+        timeline = self.timeline(project, args.get("name"))
+        export_type = getattr(resolve, "EXPORT_FCPXML_1_10", None)
+        subtype = getattr(resolve, "EXPORT_NONE", None)
+        if export_type is None:
+            raise BridgeError("EXPORT_UNSUPPORTED", "this Resolve cannot export FCPXML 1.10")
+        return {"exported": bool(timeline.Export(args["path"], export_type, subtype))}
+
     def op_link(self, args):
         project = self.checked_project(args.get("project"))
         clip = self.clip_by_media_id(project, args["mediaId"])

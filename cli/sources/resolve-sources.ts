@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Config } from '../../core/config/schema.ts';
 import { proxyPathFor } from '../../core/paths/proxy-path.ts';
 import type { ResolveBridge, ResolveTimeline } from '../resolve/bridge-client.ts';
-import { selectClips, type ClipPlan } from '../resolve/select-clips.ts';
+import { selectClips, type ClipPlan, type SelectOptions } from '../resolve/select-clips.ts';
+import { readTimelineFile } from '../timeline/read-timeline-file.ts';
 
 export interface TimelineChoice {
   /** The timeline open in Resolve. */
@@ -19,6 +22,8 @@ export interface ResolvePlan {
   plan: ClipPlan;
   /** Clips to encode whose media file is not there (offline in Resolve). */
   offline: { name: string; path: string }[];
+  /** Clips found inside compound clips (through an FCPXML export), or why they could not be. */
+  compound: { found: number } | { error: string } | null;
 }
 
 /** Reads the chosen timelines and plans which of their clips get proxies. */
@@ -36,7 +41,7 @@ export async function planFromResolve(
     if (choice.current || choice.names.length === 0) timelines.push(await bridge.readTimeline());
   }
   const unique = timelines.filter((t, i) => timelines.findIndex((u) => u.name === t.name) === i);
-  const plan = selectClips(unique, {
+  const options: SelectOptions = {
     ...flags,
     tracks: choice.tracks,
     extensions: config.filters.extensions,
@@ -44,7 +49,18 @@ export async function planFromResolve(
     exclude: config.filters.exclude,
     proxyPathFor: (source) => proxyPathFor(source, config.paths.proxy_root),
     proxyExists: (p) => existsSync(p),
-  });
+  };
+  let plan = selectClips(unique, options);
+  let compound: ResolvePlan['compound'] = null;
+  if (plan.skipped.some((s) => s.reason === 'compound clip')) {
+    try {
+      const inner = await compoundContents(bridge, unique, plan);
+      compound = { found: inner.videoTracks[0]!.items.length };
+      plan = selectClips([...unique, inner], options);
+    } catch (err) {
+      compound = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
   const offline = plan.encode.filter((c) => !existsSync(c.path));
   plan.encode = plan.encode.filter((c) => existsSync(c.path));
   return {
@@ -52,5 +68,51 @@ export async function planFromResolve(
     timelines: unique.map((t) => t.name),
     plan,
     offline: offline.map((c) => ({ name: c.name, path: c.path })),
+    compound,
+  };
+}
+
+/**
+ * The media-pool clips inside the timelines' compound clips, as one more timeline. The
+ * scripting API has no way into a compound clip, but an FCPXML export of the timeline lists
+ * its contents; their media-pool clips are then found by file path.
+ */
+async function compoundContents(
+  bridge: ResolveBridge,
+  timelines: readonly ResolveTimeline[],
+  plan: ClipPlan,
+): Promise<ResolveTimeline> {
+  const known = new Set(
+    [...plan.encode, ...plan.link]
+      .map((c) => c.path)
+      .concat(plan.skipped.flatMap((s) => (s.path ? [s.path] : []))),
+  );
+  const dir = mkdtempSync(path.join(tmpdir(), 'proxima-export-'));
+  const paths: string[] = [];
+  try {
+    for (const t of timelines) {
+      const file = path.join(dir, `${t.uniqueId ?? 'timeline'}.fcpxml`);
+      if (!(await bridge.exportFcpxml(t.name, file))) {
+        throw new Error(`Resolve did not export timeline ${t.name} as FCPXML`);
+      }
+      for (const s of (await readTimelineFile(file)).sources) {
+        if (!known.has(s.path) && !paths.includes(s.path)) paths.push(s.path);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const clips = paths.length > 0 ? await bridge.findClips(paths) : [];
+  return {
+    name: `${timelines.map((t) => t.name).join(', ')} (inside compound clips)`,
+    uniqueId: null,
+    project: timelines[0]?.project ?? '',
+    videoTracks: [
+      {
+        index: 1,
+        enabled: true,
+        items: clips.map((clip) => ({ name: clip.name, start: 0, end: 0, enabled: true, clip })),
+      },
+    ],
   };
 }

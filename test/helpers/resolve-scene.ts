@@ -13,6 +13,8 @@ export interface SceneClip {
   folder?: string;
   refuse_link?: boolean;
   proxy_size?: string;
+  /** A compound clip's contents: media ids of the clips inside it. */
+  inner?: string[];
   /** GetClipProperty() values; FPS is a number, the rest strings, as Resolve gives them. */
   properties: Record<string, string | number>;
 }

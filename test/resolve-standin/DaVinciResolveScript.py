@@ -19,6 +19,8 @@ per call to PROXIMA_RESOLVE_CALLS: the record tests assert on.
 import json
 import os
 import time
+from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 _SCENE = os.environ.get("PROXIMA_RESOLVE_SCENE", "")
 _CALLS = os.environ.get("PROXIMA_RESOLVE_CALLS", "")
@@ -170,6 +172,7 @@ class Timeline(_Api):
         "GetIsTrackEnabled",
         "GetStartFrame",
         "GetEndFrame",
+        "Export",
     )
 
     def __init__(self, scene, project, data):
@@ -206,6 +209,60 @@ class Timeline(_Api):
         if not isinstance(index, int) or index < 1 or index > len(tracks):
             return False
         return tracks[index - 1].get("enabled", True)
+
+    def Export(self, fileName, exportType, exportSubtype=None):
+        # Only what Proxima asks for: FCPXML 1.10, with compound clips as ref-clips to media.
+        if exportType != Resolve.EXPORT_FCPXML_1_10 or not fileName:
+            return False
+        clips = self._scene["projects"][self._project]["clips"]
+
+        def url(path):
+            return "file://" + "/".join(quote(part) for part in path.split("/"))
+
+        assets, media, spine = [], [], []
+        seen = set()
+
+        def asset(media_id):
+            if media_id not in seen:
+                seen.add(media_id)
+                path = clips[media_id].get("properties", {}).get("File Path", "")
+                assets.append(
+                    '    <asset id="a-%s" name="%s" start="0s" duration="1s" hasVideo="1" format="r1">\n'
+                    '      <media-rep kind="original-media" src="%s"/>\n    </asset>'
+                    % (media_id, escape(clips[media_id].get("name", "")), escape(url(path)))
+                )
+            return "a-" + media_id
+
+        for track in self._tracks("video"):
+            for item in track.get("items", []):
+                media_id = item.get("clip")
+                if media_id is None or media_id not in clips:
+                    continue
+                clip = clips[media_id]
+                kind = clip.get("properties", {}).get("Type", "")
+                if kind == "Compound":
+                    inner = "".join(
+                        '<asset-clip ref="%s" offset="0s" duration="1s"/>' % asset(i)
+                        for i in clip.get("inner", [])
+                    )
+                    media.append(
+                        '    <media id="c-%s" name="%s"><sequence format="r1"><spine>%s</spine></sequence></media>'
+                        % (media_id, escape(clip.get("name", "")), inner)
+                    )
+                    spine.append('<ref-clip ref="c-%s" offset="0s" duration="1s"/>' % media_id)
+                elif clip.get("properties", {}).get("File Path"):
+                    spine.append('<asset-clip ref="%s" offset="0s" duration="1s"/>' % asset(media_id))
+        text = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n<fcpxml version="1.10">\n'
+            '  <resources>\n    <format id="r1" frameDuration="1/25s" width="1920" height="1080"/>\n'
+            + "\n".join(assets + media)
+            + '\n  </resources>\n  <library><event name="Export"><project name="%s">'
+            '<sequence format="r1"><spine>%s</spine></sequence></project></event></library>\n</fcpxml>\n'
+            % (escape(self.GetName()), "".join(spine))
+        )
+        with open(fileName, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
 
     def GetStartFrame(self):
         return self._data.get("start_frame", 86400)
@@ -317,7 +374,17 @@ class ProjectManager(_Api):
 
 
 class Resolve(_Api):
-    _methods = ("GetProjectManager", "GetVersionString", "GetVersion", "GetProductName")
+    _methods = (
+        "GetProjectManager",
+        "GetVersionString",
+        "GetVersion",
+        "GetProductName",
+        "EXPORT_FCPXML_1_10",
+        "EXPORT_NONE",
+    )
+    # Export type constants are attributes of the Resolve object.
+    EXPORT_FCPXML_1_10 = 9
+    EXPORT_NONE = 0
 
     def __init__(self, scene):
         self._scene = scene
