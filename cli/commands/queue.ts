@@ -226,7 +226,10 @@ async function queuePaths(
       out.write(
         `${JSON.stringify(jsonSummary(response, stateFromSnapshot(batch), scan.skipped, false), null, 2)}\n`,
       );
-    else out.write('not waiting; `proxima status` shows the queue\n');
+    else {
+      out.write('not waiting; `proxima status` shows the queue\n');
+      if (resolve) out.write('run `proxima link` when it is done to link the proxies in Resolve\n');
+    }
     return 0;
   }
 
