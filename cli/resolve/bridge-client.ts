@@ -8,7 +8,7 @@ import { DependencyError, InputError, type ProximaError } from '../../core/error
 import { findOnPath } from '../../core/ffmpeg/locate.ts';
 import type { Logger } from '../../core/log.ts';
 import { PACKAGE_ROOT } from '../../core/package-root.ts';
-import { bridgeLaunch } from './locate-python.ts';
+import { bridgeArgs, bridgeLaunch } from './locate-python.ts';
 
 export interface ResolveClip {
   mediaId: string;
@@ -39,7 +39,7 @@ export interface ResolveTimeline {
 export interface ResolveIdentity {
   product: string;
   version: string;
-  project: string | null;
+  project: string;
   timeline: string | null;
   timelineId: string | null;
 }
@@ -65,26 +65,33 @@ export interface BridgeOptions {
 }
 
 const BRIDGE_SCRIPT = path.join(PACKAGE_ROOT, 'cli', 'resolve', 'bridge.py');
+const PYTHON_HINT = 'install 64-bit Python 3, or set resolve.python to its path';
 const SCRIPTING_HINT =
   'start DaVinci Resolve Studio and set Preferences > System > General > External scripting using: Local';
 
 /** Starts the bridge and checks that Resolve answers; one bridge per command. */
 export async function openResolveBridge(opts: BridgeOptions): Promise<ResolveBridge> {
-  const launch = bridgeLaunch(opts.config.resolve, opts.resolveEnv, (program) =>
-    findOnPath(program, opts.searchPath),
+  const launch = bridgeLaunch(
+    opts.config.resolve,
+    opts.resolveEnv,
+    (program) => findOnPath(program, opts.searchPath),
+    existsSync,
   );
   if ('missing' in launch) {
     throw new DependencyError(
       'PYTHON_NOT_FOUND',
-      `Python 3 was not found on PATH (looked for ${launch.tried.join(', ')})`,
-      'install 64-bit Python 3, or set resolve.python to its path',
+      opts.config.resolve.python
+        ? `resolve.python is set to ${opts.config.resolve.python}, which is not on PATH`
+        : `Python 3 was not found on PATH (looked for ${launch.tried.join(', ')})`,
+      PYTHON_HINT,
     );
   }
   const log = opts.logger.child({ component: 'resolve' });
   const timeoutMs = opts.config.resolve.timeout_seconds * 1000;
-  const child = spawn(launch.python, [...launch.pythonArgs, BRIDGE_SCRIPT], {
-    env: { ...process.env, ...launch.env },
+  log.debug({ python: launch.python, modules: launch.modulesDir }, 'starting the Resolve bridge');
+  const child = spawn(launch.python, [...launch.pythonArgs, BRIDGE_SCRIPT, ...bridgeArgs(launch)], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
   }) as ChildProcessWithoutNullStreams;
   const client = new BridgeClient(child, timeoutMs, log, launch.python);
   try {
@@ -140,6 +147,8 @@ class BridgeClient {
   private readonly pending = new Map<number, Pending>();
   private stderr = '';
   private exited: Error | null = null;
+  /** A call timed out: the bridge is blocked inside Resolve and will not read more input. */
+  private stuck = false;
 
   constructor(
     private readonly child: ChildProcessWithoutNullStreams,
@@ -151,6 +160,10 @@ class BridgeClient {
       this.stderr = (this.stderr + d).slice(-4000);
     });
     createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
+    // A bridge that died (or never started) makes the write fail; 'exit' or 'error' reports why.
+    child.stdin.on('error', (err) =>
+      this.log.debug({ err }, 'writing to the Resolve bridge failed'),
+    );
     child.once('error', (err) => this.fail(err));
     child.once('exit', (code, signal) => {
       const last = this.stderr.trim().split('\n').at(-1) ?? '';
@@ -169,6 +182,7 @@ class BridgeClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.stuck = true;
         reject(
           new DependencyError(
             'RESOLVE_TIMEOUT',
@@ -186,7 +200,8 @@ class BridgeClient {
   async close(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const gone = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
+    if (this.stuck) this.child.kill('SIGKILL');
+    else this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
     await gone;
     clearTimeout(timer);
@@ -242,6 +257,12 @@ function bridgeError(code: string, message: string): ProximaError | BridgeFailur
         message,
         'open the project again in Resolve, then run `proxima link`',
       );
+    case 'CLIP_NOT_FOUND':
+      return new InputError(
+        'CLIP_NOT_FOUND',
+        message,
+        'the clip is no longer in the media pool: queue its timeline again to find it',
+      );
     case 'NO_RESOLVE':
       return new DependencyError('RESOLVE_NOT_RUNNING', message, SCRIPTING_HINT);
     default:
@@ -252,10 +273,16 @@ function bridgeError(code: string, message: string): ProximaError | BridgeFailur
 function connectionError(err: unknown, modulesDir: string, python: string): Error {
   if (err instanceof BridgeFailure && err.code === 'NO_MODULE') {
     const where = existsSync(modulesDir) ? `${modulesDir} (${err.message})` : modulesDir;
+    // The module is there but will not load: the cause is the Python, not the install.
+    const hint = /32-bit/.test(err.message)
+      ? 'install 64-bit Python 3 and set resolve.python to it'
+      : /\bimp\b/.test(err.message)
+        ? `this Resolve's module needs Python 3.11 or older (${python} has no imp module): set resolve.python to one`
+        : 'install DaVinci Resolve Studio, or set resolve.script_api (or RESOLVE_SCRIPT_API) to its Developer/Scripting folder';
     return new DependencyError(
       'RESOLVE_MODULE_NOT_FOUND',
       `DaVinciResolveScript could not be loaded from ${where}`,
-      'install DaVinci Resolve Studio, or set resolve.script_api (or RESOLVE_SCRIPT_API) to its Developer/Scripting folder',
+      hint,
     );
   }
   if (err instanceof BridgeFailure && err.code === 'BRIDGE_EXITED') {
@@ -272,7 +299,7 @@ function connectionError(err: unknown, modulesDir: string, python: string): Erro
     return new DependencyError(
       'PYTHON_NOT_FOUND',
       `Python could not be started from ${python}`,
-      'install 64-bit Python 3, or set resolve.python to its path',
+      PYTHON_HINT,
     );
   }
   return err instanceof Error ? err : new Error(String(err));

@@ -5,10 +5,13 @@ One request per stdin line, one response per stdout line, both JSON:
   {"id": 1, "ok": true, "result": {...}}  or  {"id": 1, "ok": false, "error": {"code", "message"}}
 Resolve's calls return None or False on failure and never say why, so every check that can
 name the cause (no project, no timeline, project changed) is made here before the call.
-Python 3.6 or newer, standard library only.
+Arguments NAME=VALUE (PYTHONPATH, RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB) are applied to this
+process before DaVinciResolveScript is imported. Python 3.6 or newer, standard library only.
 """
 
+import io
 import json
+import os
 import sys
 
 
@@ -27,6 +30,11 @@ def has_method(obj, name):
         return False
 
 
+def same_path(path):
+    # Resolve keeps paths as the OS spells them; on Windows case and slashes may differ.
+    return os.path.normcase(os.path.normpath(path)) if path else ""
+
+
 class Bridge(object):
     def __init__(self):
         self.resolve = None
@@ -35,9 +43,12 @@ class Bridge(object):
     def connect(self):
         if self.resolve is not None:
             return self.resolve
+        if sys.maxsize <= 2 ** 32:
+            raise BridgeError("NO_MODULE", "this Python is 32-bit; fusionscript loads only into 64-bit Python")
         try:
             import DaVinciResolveScript as dvr
-        except Exception as err:  # ImportError, or the module failing to load fusionscript
+        # SystemExit too: some versions of the module exit when fusionscript cannot be loaded.
+        except (Exception, SystemExit) as err:
             raise BridgeError("NO_MODULE", "%s: %s" % (type(err).__name__, err))
         resolve = dvr.scriptapp("Resolve")
         if resolve is None:
@@ -114,13 +125,12 @@ class Bridge(object):
 
     def op_hello(self, args):
         resolve = self.connect()
-        manager = resolve.GetProjectManager()
-        project = manager.GetCurrentProject() if manager else None
-        timeline = project.GetCurrentTimeline() if project else None
+        project = self.project()
+        timeline = project.GetCurrentTimeline()
         return {
             "product": resolve.GetProductName() if has_method(resolve, "GetProductName") else "",
-            "version": resolve.GetVersionString(),
-            "project": project.GetName() if project else None,
+            "version": resolve.GetVersionString() or "",
+            "project": project.GetName(),
             "timeline": timeline.GetName() if timeline else None,
             "timelineId": timeline.GetUniqueId()
             if timeline and has_method(timeline, "GetUniqueId")
@@ -172,11 +182,11 @@ class Bridge(object):
         }
 
     def op_find_clips(self, args):
-        wanted = set(args.get("paths") or [])
+        wanted = set(same_path(p) for p in args.get("paths") or [] if p)
         project = self.project()
         found = []
         for clip in self.all_clips(project.GetMediaPool().GetRootFolder()):
-            if clip.GetClipProperty("File Path") in wanted:
+            if same_path(clip.GetClipProperty("File Path") or "") in wanted:
                 found.append(self.clip_view(clip))
         return found
 
@@ -202,10 +212,31 @@ class Bridge(object):
         return {"unlinked": bool(clip.UnlinkProxyMedia())}
 
 
+def setup(argv):
+    for arg in argv:
+        name, _, value = arg.partition("=")
+        if name == "PYTHONPATH":
+            # PYTHONPATH is read at interpreter start only; import looks at sys.path from now on.
+            # Moved to the front even when inherited, so the configured Modules folder wins.
+            for entry in reversed([e for e in value.split(os.pathsep) if e]):
+                if entry in sys.path:
+                    sys.path.remove(entry)
+                sys.path.insert(0, entry)
+        elif name:
+            os.environ[name] = value
+    # The protocol gets its own copy of stdout, UTF-8 with \n endings whatever the console's code
+    # page; whatever else writes to stdout (the module, fusionscript's C code) lands on stderr.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    sys.stdout.flush()
+    out = io.open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", newline="\n")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return stdin, out
+
+
 def main():
+    stdin, out = setup(sys.argv[1:])
     bridge = Bridge()
-    out = sys.stdout
-    for line in sys.stdin:
+    for line in stdin:
         line = line.strip()
         if not line:
             continue

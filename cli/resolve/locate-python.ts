@@ -9,17 +9,30 @@ export interface BridgeLaunch {
   /** Blackmagic's scripting folder; its Modules/ holds DaVinciResolveScript.py. */
   scriptApi: string;
   scriptLib: string;
-  /** Environment additions for the Python child. */
-  env: Record<string, string>;
+  /**
+   * What the bridge sets in its own environment before importing the module: PYTHONPATH
+   * (Modules first), RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB. Passed as NAME=VALUE arguments so
+   * the child otherwise inherits the caller's environment untouched.
+   */
+  env: Record<'PYTHONPATH' | 'RESOLVE_SCRIPT_API' | 'RESOLVE_SCRIPT_LIB', string>;
   /** Where the module was looked for, for the error when it is not there. */
   modulesDir: string;
 }
 
+export interface PythonMissing {
+  missing: 'python';
+  /** The programs looked for on PATH, or the configured resolve.python. */
+  tried: string[];
+}
+
 /**
- * Default install paths, per Blackmagic's scripting README (see
- * https://documents.blackmagicdesign.com/UserManuals/DaVinci_Resolve_Scripting_README.txt).
+ * Default install paths from Blackmagic's scripting README. Linux installs live in /opt/resolve
+ * or, for some packagings, /home/resolve: the first one present wins, /opt/resolve otherwise.
  */
-export function defaultScriptPaths(env: ResolveEnv): { api: string; lib: string } {
+export function defaultScriptPaths(
+  env: ResolveEnv,
+  exists: (p: string) => boolean,
+): { api: string; lib: string } {
   switch (env.platform) {
     case 'darwin':
       return {
@@ -46,42 +59,50 @@ export function defaultScriptPaths(env: ResolveEnv): { api: string; lib: string 
         ),
       };
     }
-    default:
-      return {
-        api: '/opt/resolve/Developer/Scripting',
-        lib: '/opt/resolve/libs/Fusion/fusionscript.so',
-      };
+    default: {
+      const root =
+        ['/opt/resolve', '/home/resolve'].find((r) => exists(`${r}/Developer/Scripting`)) ??
+        '/opt/resolve';
+      return { api: `${root}/Developer/Scripting`, lib: `${root}/libs/Fusion/fusionscript.so` };
+    }
   }
 }
 
 /**
  * How to start the bridge: config keys first, then Resolve's own variables, then the OS's
- * default install. Pure: `which` answers whether a program is on PATH.
+ * default install. Pure: `which` finds a program on PATH, `exists` tells whether a path exists.
  */
 export function bridgeLaunch(
   config: Config['resolve'],
   env: ResolveEnv,
   which: (program: string) => string | null,
-): BridgeLaunch | { missing: 'python'; tried: string[] } {
-  const defaults = defaultScriptPaths(env);
-  const scriptApi = config.script_api || env.vars.RESOLVE_SCRIPT_API || defaults.api;
-  const scriptLib = config.script_lib || env.vars.RESOLVE_SCRIPT_LIB || defaults.lib;
+  exists: (p: string) => boolean,
+): BridgeLaunch | PythonMissing {
   const p = env.platform === 'win32' ? path.win32 : path.posix;
+  const scriptApi =
+    config.script_api || env.vars.RESOLVE_SCRIPT_API || defaultScriptPaths(env, exists).api;
+  const scriptLib =
+    config.script_lib || env.vars.RESOLVE_SCRIPT_LIB || defaultScriptPaths(env, exists).lib;
   const modulesDir = p.join(scriptApi, 'Modules');
   const delimiter = env.platform === 'win32' ? ';' : ':';
   const pythonPath = [modulesDir, ...(env.vars.PYTHONPATH ? [env.vars.PYTHONPATH] : [])].join(
     delimiter,
   );
-  const childEnv = {
-    RESOLVE_SCRIPT_API: scriptApi,
-    RESOLVE_SCRIPT_LIB: scriptLib,
-    PYTHONPATH: pythonPath,
-    // The bridge speaks UTF-8 JSON whatever the console's code page.
-    PYTHONIOENCODING: 'utf-8',
+  const base = {
+    scriptApi,
+    scriptLib,
+    env: { PYTHONPATH: pythonPath, RESOLVE_SCRIPT_API: scriptApi, RESOLVE_SCRIPT_LIB: scriptLib },
+    modulesDir,
   };
-  const base = { scriptApi, scriptLib, env: childEnv, modulesDir };
 
-  if (config.python) return { ...base, python: config.python, pythonArgs: [] };
+  if (config.python) {
+    // A bare name ("python3.11") is looked up on the same PATH as the defaults.
+    const bare = !config.python.includes('/') && !config.python.includes('\\');
+    const found = bare ? which(config.python) : config.python;
+    if (!found) return { missing: 'python', tried: [config.python] };
+    return { ...base, python: found, pythonArgs: [] };
+  }
+  // `py -3` first on Windows: `python` there may be the Microsoft Store's installer stub.
   const candidates: [string, string[]][] =
     env.platform === 'win32'
       ? [
@@ -98,4 +119,9 @@ export function bridgeLaunch(
     if (found) return { ...base, python: found, pythonArgs: args };
   }
   return { missing: 'python', tried: candidates.map(([program]) => program) };
+}
+
+/** The bridge's command-line arguments after the script: its environment as NAME=VALUE. */
+export function bridgeArgs(launch: BridgeLaunch): string[] {
+  return Object.entries(launch.env).map(([name, value]) => `${name}=${value}`);
 }
