@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Config, PresetName } from '../core/config/schema.ts';
 import { InputError, isProximaError } from '../core/errors.ts';
 import {
@@ -5,6 +6,7 @@ import {
   enqueueRequestSchema,
   type EncodeJob,
   type EnqueueResponse,
+  type ResolveLinks,
   type SourceRef,
 } from '../core/job/contract.ts';
 import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
@@ -26,6 +28,7 @@ export interface EnqueuePlan {
   label: string | null;
   /** One per distinct job, in request order. */
   jobs: PlannedJob[];
+  resolve: ResolveLinks | null;
 }
 
 /**
@@ -38,9 +41,11 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   const jobs: PlannedJob[] = [];
   const byJobId = new Set<string>();
   const byProxyPath = new Map<string, number>();
+  const jobOfPath = new Map<string, string>();
 
   request.sources.forEach((source, i) => {
     const jobId = jobIdFor(source, preset);
+    jobOfPath.set(source.path, jobId);
     if (byJobId.has(jobId)) return;
     let proxyPath: string;
     try {
@@ -67,7 +72,27 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
     byProxyPath.set(proxyPath, i);
     jobs.push({ jobId, source, proxyPath });
   });
-  return { preset, label: request.label ?? null, jobs };
+  return { preset, label: request.label ?? null, jobs, resolve: resolveLinks(request, jobOfPath) };
+}
+
+/** Each Resolve clip with the job that encodes its source; a clip nothing will link is refused. */
+function resolveLinks(
+  request: z.output<typeof enqueueRequestSchema>,
+  jobOfPath: ReadonlyMap<string, string>,
+): ResolveLinks | null {
+  if (!request.resolve) return null;
+  const clips = request.resolve.clips.map((clip, i) => {
+    const jobId = jobOfPath.get(clip.source) ?? null;
+    if (jobId === null && clip.proxyPath === undefined) {
+      throw new InputError(
+        'INVALID_REQUEST',
+        `${fieldName(['resolve', 'clips', i, 'source'])}: ${clip.source} is not among the sources and has no proxyPath`,
+        'name each Resolve clip by the path of a queued source, or give the proxy it is linked to',
+      );
+    }
+    return { ...clip, jobId };
+  });
+  return { ...request.resolve, clips };
 }
 
 export interface EnqueueDeps {
@@ -111,6 +136,7 @@ export async function enqueueBatch(
     label: plan.label,
     preset: plan.preset,
     jobIds: ids,
+    ...(plan.resolve && { resolve: plan.resolve }),
   };
   await deps.batches.save(record);
 

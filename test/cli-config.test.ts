@@ -105,6 +105,6 @@ test('bad command options are one error naming the option (exit 2)', async () =>
   assert.equal(r.code, 2);
   assert.match(
     r.stderr,
-    /^error: PATHS: give files or folders, --resolve, --timeline NAME, --all-timelines or --timeline-file FILE\n/,
+    /^error: PATHS: give files or folders, --resolve, --timeline NAME, --all-timelines, --select or --timeline-file FILE\n/,
   );
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { LINK_REFUSED_CAUSES } from '../cli/resolve/link-proxies.ts';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import {
   BIN,
@@ -22,6 +23,8 @@ let redis: TestRedis;
 let box: CliSandbox;
 let up: RunningCli;
 let scene: InstalledScene;
+/** The batch `queue --resolve` made, whose record says which clip each proxy is for. */
+let resolveBatch = '';
 const files: Record<string, string> = {};
 
 before(async () => {
@@ -63,7 +66,8 @@ before(async () => {
                   { name: 'Title', clip: null },
                   { name: 'B001', clip: 'm-b' },
                   { name: 'poster', clip: 'm-still' },
-                  { name: 'A001 again', clip: 'm-a' },
+                  { name: 'A001 imported twice', clip: 'm-a2' },
+                  { name: 'Solid Color', clip: 'm-generator' },
                 ],
               },
               {
@@ -73,6 +77,7 @@ before(async () => {
                   { name: 'E001', clip: 'm-e' },
                   { name: 'tone', clip: 'm-audio' },
                   { name: 'Fusion', clip: 'm-fusion' },
+                  { name: 'A001 again', clip: 'm-a' },
                 ],
               },
             ],
@@ -81,6 +86,8 @@ before(async () => {
         ],
         clips: {
           'm-a': { name: 'A001.mov', properties: clipProperties(a!) },
+          // The same file imported a second time: its own media-pool clip, the same proxy.
+          'm-a2': { name: 'A001 copy.mov', folder: 'Master/Copy', properties: clipProperties(a!) },
           'm-b': { name: 'B001.mov', properties: clipProperties(b!), refuse_link: true },
           'm-c': {
             name: 'C001.mov',
@@ -105,12 +112,17 @@ before(async () => {
             name: 'tone.wav',
             properties: clipProperties(path.join(media, 'tone.wav'), { Type: 'Audio' }),
           },
+          'm-generator': {
+            name: 'Solid Color',
+            properties: { 'File Path': '', Type: 'Generator' },
+          },
           'm-fusion': {
             name: 'Fusion Composition',
             properties: { 'File Path': '', Type: 'Fusion Composition' },
           },
         },
       },
+      Other: { current_timeline: null, timelines: [], clips: {} },
     },
   });
   Object.assign(box.env, scene.env);
@@ -128,7 +140,7 @@ test('queue --resolve --dry-run prints the plan and changes nothing', async () =
   const lines = r.stdout.trimEnd().split('\n');
   assert.deepEqual(lines, [
     'resolve: project Feature, timeline Edit',
-    'plan: 3 to encode, 1 to link, 5 skipped (1 no media (title or generator), 1 still image, 1 proxy linked, 1 audio only, 1 generated)',
+    'plan: 3 to encode, 1 to link, 6 skipped (1 no media (title or generator), 1 still image, 2 generated, 1 proxy linked, 1 audio only)',
     `encode  ${files.a}`,
     `encode  ${files.b}`,
     `encode  ${files.d}`,
@@ -144,11 +156,16 @@ test('queue --resolve encodes, links each proxy as it is done, and reports a ref
   assert.match(r.stdout, /not linked B001\.mov: Resolve refused .*Project Manager window/);
   assert.match(r.stdout, /summary: 3 done, 0 failed of 3/);
 
+  resolveBatch = /queued 3 files as batch (\S+) /.exec(r.stdout)?.[1] ?? '';
+  assert.ok(resolveBatch, r.stdout);
+
   const calls = scene.calls();
   const byMedia = new Map(calls.map((c) => [c.mediaId, c]));
-  assert.deepEqual([...byMedia.keys()].sort(), ['m-a', 'm-b', 'm-d', 'm-e']);
+  assert.equal(calls.length, 5);
+  assert.deepEqual([...byMedia.keys()].sort(), ['m-a', 'm-a2', 'm-b', 'm-d', 'm-e']);
   for (const [id, key] of [
     ['m-a', 'a'],
+    ['m-a2', 'a'],
     ['m-b', 'b'],
     ['m-d', 'd'],
     ['m-e', 'e'],
@@ -177,9 +194,30 @@ test('queueing the timeline again: linked clips are skipped, the refused one is 
   const before = scene.calls().length;
   const r = await runCli(['queue', '--timeline', 'Edit', '--dry-run'], { env: box.env });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /plan: 0 to encode, 1 to link, 8 skipped/);
+  // Counted per media-pool clip: both clips of A001 have their proxy linked.
+  assert.match(
+    r.stdout,
+    /plan: 0 to encode, 1 to link, 10 skipped \(5 proxy linked, 1 no media \(title or generator\), 1 still image, 2 generated, 1 audio only\)\n/,
+  );
   assert.match(r.stdout, new RegExp(`link {4}${files.b!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.equal(scene.calls().length, before);
+
+  // Nothing to encode: the one link is tried, refused again, and reported in the JSON.
+  const json = await runCli(['queue', '--timeline', 'Edit', '--json'], { env: box.env });
+  assert.equal(json.code, 1, json.stderr);
+  const proxy = proxyPathFor(files.b!, box.proxyRoot);
+  assert.deepEqual(JSON.parse(json.stdout), {
+    batch: null,
+    links: [
+      {
+        mediaId: 'm-b',
+        name: 'B001.mov',
+        proxyPath: proxy,
+        linked: false,
+        error: `Resolve refused ${proxy} (${LINK_REFUSED_CAUSES})`,
+      },
+    ],
+  });
 });
 
 test('Resolve unreachable: one clear error and the fix, exit 1', async () => {
@@ -197,7 +235,7 @@ test('Resolve unreachable: one clear error and the fix, exit 1', async () => {
   }
 });
 
-test('unlink removes the links of the timeline, then link --batch links the batch again', async () => {
+test('unlink removes the links; link relinks from the batch record in Redis, skipping newer plain batches', async () => {
   let before = scene.calls().length;
   const un = await runCli(['unlink'], { env: box.env });
   assert.equal(un.code, 0, `${un.stdout}\n${un.stderr}`);
@@ -208,39 +246,84 @@ test('unlink removes the links of the timeline, then link --batch links the batc
       .map((c) => [c.op, c.mediaId, c.result]),
     [
       ['UnlinkProxyMedia', 'm-a', true],
+      ['UnlinkProxyMedia', 'm-a2', true],
       ['UnlinkProxyMedia', 'm-c', true],
       ['UnlinkProxyMedia', 'm-d', true],
       ['UnlinkProxyMedia', 'm-e', true],
     ],
   );
 
-  before = scene.calls().length;
-  const r = await runCli(['link'], { env: box.env });
-  // B001 is still refused by Resolve: reported, exit 1; the others are linked.
-  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /linked 2, not linked 1\n$/);
-  assert.deepEqual(
+  // A newer batch of plain files has no Resolve record: `link` passes over it.
+  const plain = await runCli(['queue', '--wait', files.c!], { env: box.env });
+  assert.equal(plain.code, 0, plain.stderr);
+  const linkCalls = () =>
     scene
       .calls()
       .slice(before)
-      .map((c) => [c.mediaId, c.path, c.result]),
-    [
-      ['m-a', proxyPathFor(files.a!, box.proxyRoot), true],
-      ['m-b', proxyPathFor(files.b!, box.proxyRoot), false],
-      ['m-d', proxyPathFor(files.d!, box.proxyRoot), true],
-    ],
-  );
+      .map((c) => [c.mediaId, c.path, c.result]);
+  const expected = [
+    ['m-a', proxyPathFor(files.a!, box.proxyRoot), true],
+    ['m-a2', proxyPathFor(files.a!, box.proxyRoot), true],
+    ['m-b', proxyPathFor(files.b!, box.proxyRoot), false],
+    ['m-d', proxyPathFor(files.d!, box.proxyRoot), true],
+    ['m-e', proxyPathFor(files.e!, box.proxyRoot), true],
+  ];
+  for (const args of [['link'], ['link', '--batch', resolveBatch]]) {
+    before = scene.calls().length;
+    const r = await runCli(args, { env: box.env });
+    // B001 is still refused by Resolve: reported, exit 1; the others are linked.
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `batch ${resolveBatch}: project Feature, Edit: 5 to link`);
+    assert.match(r.stdout, /^not linked B001\.mov: Resolve refused .*Project Manager window/m);
+    assert.equal(lines.at(-1), 'linked 4, not linked 1');
+    assert.deepEqual(linkCalls(), expected);
+  }
+
+  // --timeline keeps to that timeline's clips; a timeline no batch was queued for is an error.
+  const none = await runCli(['link', '--timeline', 'Trailer'], { env: box.env });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^error: no recent batch was queued from Resolve for Trailer\n/);
+  const notResolve = /queued 1 file as batch (\S+) /.exec(plain.stdout)?.[1] ?? '';
+  const wrong = await runCli(['link', '--batch', notResolve], { env: box.env });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /was not queued from Resolve.*\nhint: use `proxima link --scan`/);
 });
 
-test('link --scan finds proxies under the proxy root for clips without one', async () => {
+test('link refuses when another project is open in Resolve', async () => {
   const s = scene.read();
-  s.projects.Feature!.clips['m-b']!.refuse_link = false;
+  s.current_project = 'Other';
   scene.write(s);
+  const before = scene.calls().length;
+  try {
+    const r = await runCli(['link'], { env: box.env });
+    assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /^error: batch \S+ was queued from project "Feature", but "Other" is open in Resolve\nhint: open "Feature" in Resolve/,
+    );
+    assert.equal(scene.calls().length, before);
+  } finally {
+    s.current_project = 'Feature';
+    scene.write(s);
+  }
+});
+
+test('link --scan finds proxies at their mirrored path, then by name anywhere under the root', async () => {
+  const s = scene.read();
+  const clips = s.projects.Feature!.clips;
+  clips['m-b']!.refuse_link = false;
+  // E001's proxy was moved to another folder and its link dropped.
+  Object.assign(clips['m-e']!.properties, { Proxy: 'None', 'Proxy Media Path': '' });
+  scene.write(s);
+  const moved = path.join(box.proxyRoot, 'moved', 'E001.mov');
+  mkdirSync(path.dirname(moved), { recursive: true });
+  renameSync(proxyPathFor(files.e!, box.proxyRoot), moved);
+
   const before = scene.calls().length;
   const r = await runCli(['link', '--scan'], { env: box.env });
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  // C001 was never encoded here (it had a proxy elsewhere), so nothing is found for it.
-  assert.match(r.stdout, /^note: no proxy found for C001\.mov$/m);
+  // C001 has a proxy from the plain batch now; it is found at its mirrored path.
   assert.deepEqual(
     scene
       .calls()
@@ -248,9 +331,11 @@ test('link --scan finds proxies under the proxy root for clips without one', asy
       .map((c) => [c.mediaId, c.path, c.result]),
     [
       ['m-b', proxyPathFor(files.b!, box.proxyRoot), true],
-      ['m-e', proxyPathFor(files.e!, box.proxyRoot), true],
+      ['m-c', proxyPathFor(files.c!, box.proxyRoot), true],
+      ['m-e', moved, true],
     ],
   );
+  assert.match(r.stdout, /^linked 3, not linked 0$/m);
 });
 
 test('queue --timeline-file takes the media an exported timeline uses', async () => {
@@ -313,6 +398,7 @@ test('queue --select at a terminal: pick a timeline and a track; refused without
       'queue',
       '--select',
       '--dry-run',
+      '--force',
     ],
     { env: box.env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -332,13 +418,16 @@ test('queue --select at a terminal: pick a timeline and a track; refused without
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   assert.equal(code, 0, out);
   assert.match(out, /1\) Edit\r?\n {2}2\) Trailer/);
-  assert.match(out, /V1: 5 items\r?\n {2}V2: 5 items/);
-  // Track 2 only: D001 and E001 are linked by now; C001 was unlinked and has no proxy here.
-  assert.match(
-    out,
-    /plan: 1 to encode, 0 to link, 4 skipped \(2 proxy linked, 1 audio only, 1 generated\)\r?\n/,
-  );
-  assert.ok(out.includes(`encode  ${files.c}`), out);
+  assert.match(out, /V1: 6 items\r?\n {2}V2: 6 items/);
+  // Track 2 only, with --force (every proxy is linked by now): B001, only on V1, stays out.
+  assert.match(out, /plan: 4 to encode, 0 to link, 2 skipped \(1 audio only, 1 generated\)\r?\n/);
+  const encoded = out.split(/\r?\n/).filter((l) => l.startsWith('encode  '));
+  assert.deepEqual(encoded, [
+    `encode  ${files.c}`,
+    `encode  ${files.d}`,
+    `encode  ${files.e}`,
+    `encode  ${files.a}`,
+  ]);
 });
 
 test('the clips inside a compound clip are read from an FCPXML export and queued', async () => {
@@ -361,8 +450,9 @@ test('the clips inside a compound clip are read from an FCPXML export and queued
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.deepEqual(r.stdout.trimEnd().split('\n'), [
     'resolve: project Feature, timeline Nested',
-    'plan: 1 to encode, 0 to link, 2 skipped (1 compound clip, 1 proxy linked)',
-    'compound clips: 2 clips inside them, read from an FCPXML export',
+    // A001 is in the media pool twice: both of its clips are found, both linked already.
+    'plan: 1 to encode, 0 to link, 3 skipped (1 compound clip, 2 proxy linked)',
+    'compound clips: 3 clips inside them, read from an FCPXML export',
     `encode  ${f}`,
   ]);
 });

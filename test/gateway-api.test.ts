@@ -168,6 +168,83 @@ test('a queued batch reads back with mirrored proxy paths and deterministic job 
   });
 });
 
+test('a batch queued from Resolve keeps which clip each job is for; others carry none', async () => {
+  await withGateway(async ({ app, repos }) => {
+    const a = sourceRef('/media/day1/A001.mov');
+    const b = sourceRef('/media/day1/B001.mov');
+    const resolve = {
+      project: 'Feature',
+      timelines: ['Edit', 'Trailer'],
+      clips: [
+        { mediaId: 'm-a', name: 'A001.mov', source: a.path, timelines: ['Edit'] },
+        // The same file imported twice: two media-pool clips, one job.
+        { mediaId: 'm-a2', name: 'A001.mov', source: a.path, timelines: ['Trailer'] },
+        { mediaId: 'm-b', name: 'B001.mov', source: b.path },
+        {
+          mediaId: 'm-e',
+          name: 'E001.mov',
+          source: '/media/day1/E001.mov',
+          proxyPath: '/proxies/media/day1/E001.mov',
+          timelines: ['Edit'],
+        },
+      ],
+    };
+    const res = await post(app, '/v1/batches', { v: PROTOCOL_VERSION, sources: [a, b], resolve });
+    assert.equal(res.status, 201);
+    const { batch } = enqueueResponseSchema.parse(await res.json());
+    const [jobA, jobB] = [jobIdFor(a, 'prores-proxy'), jobIdFor(b, 'prores-proxy')];
+    const expected = {
+      project: 'Feature',
+      timelines: ['Edit', 'Trailer'],
+      clips: [
+        { mediaId: 'm-a', name: 'A001.mov', source: a.path, timelines: ['Edit'], jobId: jobA },
+        { mediaId: 'm-a2', name: 'A001.mov', source: a.path, timelines: ['Trailer'], jobId: jobA },
+        { mediaId: 'm-b', name: 'B001.mov', source: b.path, timelines: [], jobId: jobB },
+        { ...resolve.clips[3], jobId: null },
+      ],
+    };
+    assert.deepEqual(batch.resolve, expected);
+    // Kept in Redis with the batch record, for `proxima link` after the queueing CLI is gone.
+    assert.deepEqual((await repos.batches.get(batch.id))?.resolve, expected);
+    const again = batchViewSchema.parse(
+      await (await app.request(`/v1/batches/${batch.id}`)).json(),
+    );
+    assert.deepEqual(again.resolve, expected);
+
+    // A batch from an older CLI, or from plain paths, has no resolve key at all.
+    const plainRes = await post(app, '/v1/batches', enqueueBody(['/media/day2/C001.mov']));
+    const plainBody = (await plainRes.json()) as { batch: Record<string, unknown> };
+    assert.ok(!('resolve' in plainBody.batch));
+
+    // The list names project and timelines only; the clips stay with the batch.
+    const list = batchListResponseSchema.parse(await (await app.request('/v1/batches')).json());
+    assert.deepEqual(
+      list.batches.map((s) => [s.id === batch.id, s.resolve]),
+      [
+        [false, undefined],
+        [true, { project: 'Feature', timelines: ['Edit', 'Trailer'] }],
+      ],
+    );
+
+    const orphan = await post(app, '/v1/batches', {
+      v: PROTOCOL_VERSION,
+      sources: [a],
+      resolve: { ...resolve, clips: [{ mediaId: 'm-x', name: 'X', source: '/media/X.mov' }] },
+    });
+    const err = await apiError(orphan, 400);
+    assert.match(
+      err.message,
+      /^resolve\.clips\[0\]\.source: \/media\/X\.mov is not among the sources/,
+    );
+    const bad = await post(app, '/v1/batches', {
+      v: PROTOCOL_VERSION,
+      sources: [a],
+      resolve: { ...resolve, clips: [{ mediaId: '', name: 'A', source: a.path }] },
+    });
+    assert.match((await apiError(bad, 400)).message, /^resolve\.clips\[0\]\.mediaId: /);
+  });
+});
+
 test('queueing the same sources again adds no jobs and counts them as deduplicated', async () => {
   await withGateway(async ({ app, inspect }) => {
     const paths = ['/media/x/1.mp4', '/media/x/2.mp4', '/media/x/3.mp4'];

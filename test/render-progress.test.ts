@@ -202,6 +202,32 @@ test('the plain view prints one line per state change; the terminal view redraws
   assert.equal(tty[2], '\x1b[2A\r\x1b[Jdone      /m/A.mov -> /p/m/A.mov\n\x1b[?25h');
 });
 
+test("a caller's note goes above the bars in order with the job lines, or straight out once stopped", () => {
+  const tty: string[] = [];
+  const tv = createProgressView({ write: (c: string) => tty.push(c), columns: 60 }, 'tty', {
+    intervalMs: 60_000,
+  });
+  let t = stateFromSnapshot(batch([job('j1', '/m/A.mov'), job('j2', '/m/B.mov')]));
+  t = applyEvent(t, { type: 'progress', jobId: 'j2', progress: progress(50, 1) });
+  tv.update(t);
+  tv.update(applyEvent(t, { type: 'completed', jobId: 'j1', result: result('/p/m/A.mov') }));
+  tv.note('linked    A.mov -> /p/m/A.mov');
+  tv.stop();
+  tv.note('linked    B.mov -> /p/m/B.mov');
+  assert.equal(
+    tty.at(-2),
+    '\x1b[2A\r\x1b[Jdone      /m/A.mov -> /p/m/A.mov\nlinked    A.mov -> /p/m/A.mov\n\x1b[?25h',
+  );
+  assert.equal(tty.at(-1), 'linked    B.mov -> /p/m/B.mov\n');
+
+  const plain: string[] = [];
+  const pv = createProgressView({ write: (c: string) => plain.push(c) }, 'plain');
+  pv.note('linked    A.mov -> /p/m/A.mov');
+  assert.deepEqual(plain, ['linked    A.mov -> /p/m/A.mov\n']);
+  const silent = createProgressView({ write: () => assert.fail('silent writes') }, 'silent');
+  silent.note('linked    A.mov -> /p/m/A.mov');
+});
+
 test('a job removed from the queue is reported, not counted as done', () => {
   const s = stateFromSnapshot(
     batch([job('j1', '/m/A.mov', { state: 'unknown' }), job('j2', '/m/B.mov')]),

@@ -5,6 +5,7 @@ import { parseChoice } from '../cli/resolve/pick-timelines.ts';
 import { matchesAny } from '../core/paths/glob.ts';
 import { planLine, selectClips, type SelectOptions } from '../cli/resolve/select-clips.ts';
 import { configSchema } from '../core/config/schema.ts';
+import { resolveRequest } from '../cli/sources/resolve-sources.ts';
 
 const EXTENSIONS = configSchema.parse({}).filters.extensions;
 
@@ -84,6 +85,8 @@ test('clips used on video tracks, once each, with a reason for every one left ou
       ['m4', '/media/D004.mov', '/proxies/media/D004.mov'],
     ],
   );
+  // The second media-pool clip of A001 gets no job of its own, but the same proxy linked.
+  assert.deepEqual(plan.encode[0]?.sameFile, [{ mediaId: 'm1b', name: 'A001.mp4' }]);
   assert.deepEqual(
     plan.link.map((c) => [c.mediaId, c.proxyPath]),
     [['m2', '/proxies/media/B002.mov']],
@@ -206,5 +209,30 @@ test('filters.include and filters.exclude leave clips out with the reason', () =
   );
   assert.ok(
     only.skipped.some((s) => s.name === 'A001.mp4' && s.reason === 'not in filters.include'),
+  );
+});
+
+test('the batch record names every media-pool clip: queued ones by source, found ones by proxy', () => {
+  const plan = selectClips([edit], options());
+  const rp = { project: 'Feature', timelines: ['Edit'], plan, offline: [], compound: null };
+  // D004 did not make it into the batch (the scan left it out): no clip of it is recorded.
+  const queued = new Map([['/media/A001.mp4', '/media/A001.mp4']]);
+  assert.deepEqual(
+    resolveRequest(rp, (p) => queued.get(p)),
+    {
+      project: 'Feature',
+      timelines: ['Edit'],
+      clips: [
+        { mediaId: 'm1', name: 'A001.mp4', source: '/media/A001.mp4', timelines: ['Edit'] },
+        { mediaId: 'm1b', name: 'A001.mp4', source: '/media/A001.mp4', timelines: ['Edit'] },
+        {
+          mediaId: 'm2',
+          name: 'B002.mxf',
+          source: '/media/B002.mxf',
+          timelines: ['Edit'],
+          proxyPath: '/proxies/media/B002.mov',
+        },
+      ],
+    },
   );
 });

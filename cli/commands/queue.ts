@@ -1,11 +1,16 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { existsSync } from 'node:fs';
 import { InputError } from '../../core/errors.ts';
-import { presetNameSchema, type EnqueueResponse, type JobView } from '../../core/job/contract.ts';
+import {
+  presetNameSchema,
+  type EnqueueRequest,
+  type EnqueueResponse,
+  type JobView,
+} from '../../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
 import type { CliContext } from '../context.ts';
-import { gatewayClientFor } from '../gateway-client.ts';
+import { GatewayError, gatewayClientFor, type GatewayClient } from '../gateway-client.ts';
 import { Interrupted, onInterrupt, signalExitCode } from '../interrupt.ts';
 import { parseOptions, repeatable } from '../options.ts';
 import {
@@ -15,19 +20,30 @@ import {
   tally,
   type BatchState,
 } from '../progress/batch-state.ts';
-import type { ResolveBridge } from '../resolve/bridge-client.ts';
-import { bridgeFor } from '../resolve/open-from-context.ts';
-import { linkProxies } from '../resolve/link-proxies.ts';
-import { pickTimelines } from '../resolve/pick-timelines.ts';
-import { planLine } from '../resolve/select-clips.ts';
-import { planFromResolve, type ResolvePlan } from '../sources/resolve-sources.ts';
 import { followBatch, printSummary } from '../progress/follow-batch.ts';
+import type { ResolveBridge } from '../resolve/bridge-client.ts';
+import {
+  countFailed,
+  linkProxies,
+  linkTargets,
+  type LinkOutcome,
+  type LinkTarget,
+} from '../resolve/link-proxies.ts';
+import { bridgeFor } from '../resolve/open-from-context.ts';
+import { pickTimelines } from '../resolve/pick-timelines.ts';
+import {
+  planFromResolve,
+  planLines,
+  resolveRequest,
+  type ResolvePlan,
+} from '../sources/resolve-sources.ts';
 import {
   scanSources,
   skipNoteLines,
   summarizeSkipped,
   type SkipNote,
 } from '../sources/scan-sources.ts';
+import { timelineFileSources } from '../sources/timeline-file-sources.ts';
 
 const optionsSchema = z
   .object({
@@ -57,7 +73,7 @@ const optionsSchema = z
     {
       path: ['paths'],
       message:
-        'give files or folders, --resolve, --timeline NAME, --all-timelines or --timeline-file FILE',
+        'give files or folders, --resolve, --timeline NAME, --all-timelines, --select or --timeline-file FILE',
     },
   );
 
@@ -89,96 +105,68 @@ export function queueCommand(ctx: CliContext): Command {
     );
 }
 
+/** Clips of Resolve timelines being queued, and the links made for them so far. */
+interface ResolveSession {
+  bridge: ResolveBridge;
+  plan: ResolvePlan;
+  links: LinkOutcome[];
+}
+
 export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'queue', { paths: 'PATHS' });
-  const { loaded, logger } = ctx.load();
-  const { config } = loaded;
-  const out = ctx.io.stdout;
-  const fromResolve = opts.resolve || opts.timeline.length > 0 || opts.allTimelines || opts.select;
+  const { config } = ctx.load().loaded;
   const note = (line: string) => {
-    if (!opts.json) out.write(`${line}\n`);
+    if (!opts.json) ctx.io.stdout.write(`${line}\n`);
   };
 
   const paths = [...opts.paths];
-  const links = { failed: 0 };
-  let resolve: { bridge: ResolveBridge; plan: ResolvePlan } | null = null;
-  try {
-    if (opts.timelineFile) {
-      const { readTimelineFile } = await import('../timeline/read-timeline-file.ts');
-      const timeline = await readTimelineFile(opts.timelineFile, { mediaRoot: opts.mediaRoot });
-      note(`${timeline.file}: ${timeline.sources.length} source files (${timeline.format})`);
-      for (const u of timeline.unresolved) note(`note: not found ${u.name} (${u.reason})`);
-      for (const s of timeline.sources) {
-        if (existsSync(s.path)) paths.push(s.path);
-        else note(`note: skipped ${s.path} (media file missing)`);
-      }
-    }
-    if (fromResolve) {
-      resolve = await planResolve(ctx, opts, note);
-      paths.push(...resolve.plan.plan.encode.map((c) => c.path));
-      if (opts.dryRun) {
-        for (const c of resolve.plan.plan.encode) note(`encode  ${c.path}`);
-        for (const c of resolve.plan.plan.link) note(`link    ${c.path} -> ${c.proxyPath}`);
-        return 0;
-      }
-      if (resolve.plan.plan.link.length > 0) {
-        const r = await linkProxies(
-          resolve.bridge,
-          resolve.plan.plan.link,
-          resolve.plan.project,
-          out,
-        );
-        links.failed += r.failed;
-      }
-      if (paths.length === 0) {
-        note('nothing to encode');
-        return links.failed > 0 ? 1 : 0;
-      }
-    }
+  if (opts.timelineFile) {
+    paths.push(...(await timelineFileSources(opts.timelineFile, opts.mediaRoot, note)));
+  }
+  const fromResolve = opts.resolve || opts.timeline.length > 0 || opts.allTimelines || opts.select;
+  if (!fromResolve) {
     if (opts.dryRun) {
       for (const p of paths) note(`encode  ${p}`);
       return 0;
     }
-    const code = await queuePaths(ctx, opts, paths, resolve, links);
-    return links.failed > 0 ? Math.max(code, 1) : code;
-  } finally {
-    await resolve?.bridge.close();
+    return queuePaths(ctx, opts, paths, null);
   }
 
-  async function planResolve(
-    c: CliContext,
-    o: QueueOptions,
-    say: (line: string) => void,
-  ): Promise<{ bridge: ResolveBridge; plan: ResolvePlan }> {
-    const { loaded: l } = c.load();
-    const bridge = await bridgeFor(c);
-    try {
-      const picked = o.select ? await pickTimelines(bridge, c.io.stdin, c.io.stdout) : null;
-      const plan = await planFromResolve(
-        bridge,
-        picked
-          ? { current: false, names: picked.names, all: false, tracks: picked.tracks }
-          : { current: o.resolve, names: o.timeline, all: o.allTimelines },
-        l.config,
-        { force: o.force, reencode: o.reencode },
-      );
-      say(
-        `resolve: project ${plan.project}, timeline${plan.timelines.length === 1 ? '' : 's'} ${plan.timelines.join(', ')}`,
-      );
-      say(planLine(plan.plan));
-      if (plan.compound && 'found' in plan.compound) {
-        say(`compound clips: ${plan.compound.found} clips inside them, read from an FCPXML export`);
-      } else if (plan.compound) {
-        say(
-          `note: the clips inside compound clips were not read (${plan.compound.error}); queue them with --timeline-file on an FCPXML export of the timeline`,
-        );
-      }
-      for (const o2 of plan.offline) say(`note: skipped ${o2.path} (media offline)`);
-      return { bridge, plan };
-    } catch (err) {
-      await bridge.close();
-      throw err;
+  const bridge = await bridgeFor(ctx);
+  try {
+    const picked = opts.select ? await pickTimelines(bridge, ctx.io.stdin, ctx.io.stdout) : null;
+    const plan = await planFromResolve(
+      bridge,
+      picked
+        ? { current: false, names: picked.names, all: false, tracks: picked.tracks }
+        : { current: opts.resolve, names: opts.timeline, all: opts.allTimelines },
+      config,
+      { force: opts.force, reencode: opts.reencode },
+    );
+    for (const line of planLines(plan)) note(line);
+    if (opts.dryRun) {
+      for (const p of paths) note(`encode  ${p}`);
+      for (const c of plan.plan.encode) note(`encode  ${c.path}`);
+      for (const c of plan.plan.link) note(`link    ${c.path} -> ${c.proxyPath}`);
+      return 0;
     }
+
+    const session: ResolveSession = { bridge, plan, links: [] };
+    // Proxies already on disk are linked before anything is queued: nothing to wait for.
+    const onDisk = plan.plan.link.flatMap((c) => linkTargets(c));
+    session.links.push(...(await linkProxies(bridge, onDisk, plan.project, note)));
+    paths.push(...plan.plan.encode.map((c) => c.path));
+    if (paths.length === 0) {
+      note('nothing to encode');
+      if (opts.json) {
+        ctx.io.stdout.write(`${JSON.stringify({ batch: null, links: session.links }, null, 2)}\n`);
+      }
+      return countFailed(session.links) > 0 ? 1 : 0;
+    }
+    const code = await queuePaths(ctx, opts, paths, session);
+    return countFailed(session.links) > 0 ? Math.max(code, 1) : code;
+  } finally {
+    await bridge.close();
   }
 }
 
@@ -186,8 +174,7 @@ async function queuePaths(
   ctx: CliContext,
   opts: QueueOptions,
   paths: string[],
-  resolve: { bridge: ResolveBridge; plan: ResolvePlan } | null,
-  links: { failed: number },
+  resolve: ResolveSession | null,
 ): Promise<number> {
   const { loaded, logger } = ctx.load();
   const { config } = loaded;
@@ -205,13 +192,22 @@ async function queuePaths(
     );
   }
 
+  // scanSources resolves each path it is given; a clip is found again by its resolved path.
+  const queuedAs = new Map(scan.sources.map((s) => [path.resolve(s.path), s.path]));
   const client = gatewayClientFor(config);
-  const response = await client.enqueue({
-    v: PROTOCOL_VERSION,
-    preset: opts.preset,
-    sources: scan.sources,
-    label: opts.label ?? (resolve ? resolve.plan.timelines.join(', ') : undefined),
-  });
+  const response = await enqueue(
+    client,
+    {
+      v: PROTOCOL_VERSION,
+      preset: opts.preset,
+      sources: scan.sources,
+      label: opts.label ?? resolve?.plan.timelines.join(', ').slice(0, 200),
+      resolve: resolve
+        ? resolveRequest(resolve.plan, (p) => queuedAs.get(path.resolve(p)))
+        : undefined,
+    },
+    (line) => ctx.io.stderr.write(`${line}\n`),
+  );
   const { batch } = response;
   logger.debug({ batch: batch.id, jobs: batch.jobs.length }, 'queued');
 
@@ -224,11 +220,15 @@ async function queuePaths(
   if (!wait) {
     if (opts.json)
       out.write(
-        `${JSON.stringify(jsonSummary(response, stateFromSnapshot(batch), scan.skipped, false), null, 2)}\n`,
+        `${JSON.stringify(jsonSummary(response, stateFromSnapshot(batch), scan.skipped, false, resolve?.links), null, 2)}\n`,
       );
     else {
       out.write('not waiting; `proxima status` shows the queue\n');
-      if (resolve) out.write('run `proxima link` when it is done to link the proxies in Resolve\n');
+      if (resolve) {
+        out.write(
+          `run \`proxima link --batch ${batch.id}\` when it is done to link the proxies in Resolve\n`,
+        );
+      }
     }
     return 0;
   }
@@ -236,37 +236,22 @@ async function queuePaths(
   const interrupt = onInterrupt();
   let state: BatchState;
   try {
-    // Each proxy is linked as soon as its job succeeds, so the editor sees them appear.
-    const seen = new Map<string, JobView['state']>();
-    let linking = Promise.resolve();
-    const onState = resolve
-      ? (s: BatchState) => {
-          for (const job of stateChanges(seen, s)) {
-            if (job.state !== 'completed' || !job.result) continue;
-            const targets = resolve.plan.plan.encode
-              .filter((c) => c.path === job.source)
-              .map((c) => ({ mediaId: c.mediaId, name: c.name, proxyPath: job.result!.proxyPath }));
-            linking = linking.then(async () => {
-              const r = await linkProxies(resolve.bridge, targets, resolve.plan.project, out);
-              links.failed += r.failed;
-            });
-          }
-        }
-      : undefined;
+    const linker = resolve ? linkAsDone(resolve, queuedAs) : undefined;
     state = await followBatch(client, response, {
       out,
       mode: opts.json ? 'silent' : out.isTTY ? 'tty' : 'plain',
       logger,
       signal: interrupt.signal,
-      onState,
+      onState: linker?.onState,
     });
-    await linking;
+    await linker?.done();
   } catch (err) {
     const reason: unknown = interrupt.signal.reason;
     if (reason instanceof Interrupted) {
       ctx.io.stderr.write(
         `stopped watching batch ${batch.id}; its jobs keep running (see \`proxima status\`)\n`,
       );
+      if (resolve) ctx.io.stderr.write(`\`proxima link --batch ${batch.id}\` links them later\n`);
       return signalExitCode(reason.signalName);
     }
     throw err;
@@ -275,11 +260,68 @@ async function queuePaths(
   }
 
   if (opts.json) {
-    out.write(`${JSON.stringify(jsonSummary(response, state, scan.skipped, true), null, 2)}\n`);
+    out.write(
+      `${JSON.stringify(jsonSummary(response, state, scan.skipped, true, resolve?.links), null, 2)}\n`,
+    );
   } else {
     printSummary(out, state, response);
   }
   return succeeded(state) ? 0 : 1;
+}
+
+/**
+ * A gateway of an earlier version refuses the `resolve` field; the batch is queued without it,
+ * so only `proxima link --scan` can find its proxies later.
+ */
+async function enqueue(
+  client: GatewayClient,
+  request: EnqueueRequest,
+  warn: (line: string) => void,
+): Promise<EnqueueResponse> {
+  try {
+    return await client.enqueue(request);
+  } catch (err) {
+    const olderGateway =
+      err instanceof GatewayError &&
+      err.code === 'INVALID_REQUEST' &&
+      err.message.startsWith('resolve: unknown field');
+    if (!olderGateway || !request.resolve) throw err;
+    warn(
+      'warning: the gateway is of an earlier version and keeps no record of the Resolve clips; `proxima link --scan` finds the proxies later',
+    );
+    return client.enqueue({ ...request, resolve: undefined });
+  }
+}
+
+/**
+ * Links each proxy as soon as its job succeeds, so the editor sees proxies appear during the
+ * batch. Diffing states (not events) also catches jobs that were already done when queued.
+ */
+function linkAsDone(resolve: ResolveSession, queuedAs: ReadonlyMap<string, string>) {
+  const bySource = new Map<string, typeof resolve.plan.plan.encode>();
+  for (const c of resolve.plan.plan.encode) {
+    const source = queuedAs.get(path.resolve(c.path));
+    if (source !== undefined) bySource.set(source, [...(bySource.get(source) ?? []), c]);
+  }
+  const seen = new Map<string, JobView['state']>();
+  let linking = Promise.resolve();
+  return {
+    onState(state: BatchState, note: (line: string) => void) {
+      for (const job of stateChanges(seen, state)) {
+        if (job.state !== 'completed' || !job.result) continue;
+        const proxyPath = job.result.proxyPath;
+        const targets: LinkTarget[] = (bySource.get(job.source) ?? []).flatMap((c) =>
+          linkTargets(c, proxyPath),
+        );
+        linking = linking.then(async () => {
+          resolve.links.push(
+            ...(await linkProxies(resolve.bridge, targets, resolve.plan.project, note)),
+          );
+        });
+      }
+    },
+    done: () => linking,
+  };
 }
 
 /** The --json output: stable keys a script or an editor panel can rely on. */
@@ -288,6 +330,7 @@ export function jsonSummary(
   state: BatchState,
   skipped: readonly SkipNote[],
   waited: boolean,
+  links?: readonly LinkOutcome[],
 ) {
   const t = tally(state);
   return {
@@ -313,5 +356,6 @@ export function jsonSummary(
       error: j.error,
     })),
     skipped,
+    ...(links && { links }),
   };
 }

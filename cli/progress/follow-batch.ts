@@ -13,8 +13,8 @@ export interface FollowOptions {
   signal: AbortSignal;
   /** Stop following when this rejects first, e.g. the local stack losing a part. */
   failed?: Promise<never>;
-  /** Called with every new state, after the display. */
-  onState?(state: BatchState): void;
+  /** Called with every new state, after the display; `note` prints a line through it. */
+  onState?(state: BatchState, note: (line: string) => void): void;
 }
 
 /** Shows a queued batch until the gateway reports it done; the display is tidied either way. */
@@ -28,7 +28,7 @@ export async function followBatch(
     const watching = watchBatch(client, response.batch, {
       onState: (s) => {
         view.update(s);
-        options.onState?.(s);
+        options.onState?.(s, (line) => view.note(line));
       },
       signal: options.signal,
       logger: options.logger,

@@ -11,6 +11,8 @@ export interface OutputStream {
 /** Shows a watched batch; `update` is called after every event, as often as they come. */
 export interface ProgressView {
   update(state: BatchState): void;
+  /** A line of the caller's, e.g. a proxy linked in Resolve, kept in order with the job lines. */
+  note(line: string): void;
   /** Draws the last state, then leaves the screen ready for the summary. */
   stop(): void;
 }
@@ -22,7 +24,7 @@ export function createProgressView(
   mode: ViewMode,
   options: { intervalMs?: number } = {},
 ): ProgressView {
-  if (mode === 'silent') return { update() {}, stop() {} };
+  if (mode === 'silent') return { update() {}, note() {}, stop() {} };
   if (mode === 'plain') return plainView(out);
   return ttyView(out, options.intervalMs ?? 100);
 }
@@ -34,6 +36,7 @@ function plainView(out: OutputStream): ProgressView {
     update(state) {
       for (const job of stateChanges(seen, state)) out.write(`${renderJobLine(job)}\n`);
     },
+    note: (line) => out.write(`${line}\n`),
     stop() {},
   };
 }
@@ -51,6 +54,7 @@ function ttyView(out: OutputStream, intervalMs: number): ProgressView {
   let drawn = 0;
   let lastDraw = 0;
   let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
 
   const erase = () => (drawn > 0 ? `${ESC}${drawn}A\r${ESC}J` : '');
 
@@ -66,6 +70,13 @@ function ttyView(out: OutputStream, intervalMs: number): ProgressView {
     drawn = bars.length;
   };
 
+  const schedule = () => {
+    if (timer) return;
+    const wait = lastDraw + intervalMs - Date.now();
+    if (wait <= 0) draw();
+    else timer = setTimeout(draw, wait);
+  };
+
   out.write(`${ESC}?25l`);
   return {
     update(state) {
@@ -73,12 +84,16 @@ function ttyView(out: OutputStream, intervalMs: number): ProgressView {
       for (const job of stateChanges(seen, state)) {
         if (job.state === 'completed' || job.state === 'failed') pending.push(renderJobLine(job));
       }
-      if (timer) return;
-      const wait = lastDraw + intervalMs - Date.now();
-      if (wait <= 0) draw();
-      else timer = setTimeout(draw, wait);
+      schedule();
+    },
+    note(line) {
+      // Links can still finish after the bars are gone.
+      if (stopped) return void out.write(`${line}\n`);
+      pending.push(line);
+      schedule();
     },
     stop() {
+      stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
       let text = erase();

@@ -1,9 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { proxyPathFor } from '../../core/paths/proxy-path.ts';
 
 /**
- * Proxies under the proxy root by stem, for clips whose proxy is not at its mirrored path
- * (the media moved, or another machine mounts it elsewhere). Only `.mov` files; temp files
+ * Proxies under the proxy root by lower-case stem, for clips whose proxy is not at its mirrored
+ * path (the media moved, or another machine mounts it elsewhere). Only `.mov` files; temp files
  * (hidden `.partial`) are never offered.
  */
 export function proxiesByStem(proxyRoot: string): Map<string, string[]> {
@@ -14,11 +15,32 @@ export function proxiesByStem(proxyRoot: string): Map<string, string[]> {
   } catch {
     return byStem;
   }
-  for (const rel of entries) {
+  for (const rel of entries.sort()) {
     const base = path.basename(rel);
     if (base.startsWith('.') || path.extname(base).toLowerCase() !== '.mov') continue;
-    const stem = path.basename(base, path.extname(base));
+    const stem = path.basename(base, path.extname(base)).toLowerCase();
     byStem.set(stem, [...(byStem.get(stem) ?? []), path.join(proxyRoot, rel)]);
   }
   return byStem;
+}
+
+/**
+ * The proxies that may be a source's: its mirrored path (also the name a same-stem neighbour
+ * makes it take), else every proxy of its stem anywhere under the root. The walk of the root
+ * is only made, once, when some clip needs it.
+ */
+export function proxyFinder(proxyRoot: string): (source: string) => string[] {
+  let byStem: Map<string, string[]> | null = null;
+  return (source) => {
+    for (const nameClash of [false, true]) {
+      const mirrored = proxyPathFor(source, proxyRoot, { nameClash });
+      if (existsSync(mirrored)) return [mirrored];
+    }
+    byStem ??= proxiesByStem(proxyRoot);
+    const file = source.split(/[\\/]/).at(-1) ?? source;
+    const dot = file.lastIndexOf('.');
+    const stem = (dot > 0 ? file.slice(0, dot) : file).toLowerCase();
+    const clashed = dot > 0 ? `${stem}_${file.slice(dot + 1).toLowerCase()}` : stem;
+    return byStem.get(stem) ?? byStem.get(clashed) ?? [];
+  };
 }

@@ -9,6 +9,11 @@ export interface PlannedClip {
   proxyPath: string;
   /** The timelines that use it, for the plan and the batch label. */
   timelines: string[];
+  /**
+   * Other media-pool clips of the same file (imported twice): one proxy is made, and Resolve
+   * needs it linked to each of them.
+   */
+  sameFile: { mediaId: string; name: string }[];
 }
 
 export type SkipReason =
@@ -97,8 +102,8 @@ export function selectClips(timelines: readonly ResolveTimeline[], opts: SelectO
         }
         const samePath = byPath.get(decided.clip.path);
         if (samePath) {
-          // Two media-pool clips of one file (imported twice): one proxy serves both.
           byMedia.set(item.clip.mediaId, samePath);
+          samePath.sameFile.push({ mediaId: item.clip.mediaId, name: item.clip.name });
           addTimeline(samePath, timeline.name);
           continue;
         }
@@ -144,6 +149,7 @@ function decide(
     path: filePath,
     proxyPath,
     timelines: [timeline],
+    sameFile: [],
   };
   // Resolve shows an online proxy's frame size in `Proxy`, and `Offline` when the file is gone.
   const linkedOnline = /^\d+x\d+$/.test(p.Proxy ?? '') && Boolean(p['Proxy Media Path']);

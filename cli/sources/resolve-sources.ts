@@ -2,9 +2,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../core/config/schema.ts';
+import type { ResolveRequest } from '../../core/job/contract.ts';
 import { proxyPathFor } from '../../core/paths/proxy-path.ts';
 import type { ResolveBridge, ResolveTimeline } from '../resolve/bridge-client.ts';
-import { selectClips, type ClipPlan, type SelectOptions } from '../resolve/select-clips.ts';
+import {
+  planLine,
+  selectClips,
+  type ClipPlan,
+  type PlannedClip,
+  type SelectOptions,
+} from '../resolve/select-clips.ts';
 import { readTimelineFile } from '../timeline/read-timeline-file.ts';
 
 export interface TimelineChoice {
@@ -21,7 +28,7 @@ export interface ResolvePlan {
   timelines: string[];
   plan: ClipPlan;
   /** Clips to encode whose media file is not there (offline in Resolve). */
-  offline: { name: string; path: string }[];
+  offline: PlannedClip[];
   /** Clips found inside compound clips (through an FCPXML export), or why they could not be. */
   compound: { found: number } | { error: string } | null;
 }
@@ -67,9 +74,57 @@ export async function planFromResolve(
     project: unique[0]?.project ?? '',
     timelines: unique.map((t) => t.name),
     plan,
-    offline: offline.map((c) => ({ name: c.name, path: c.path })),
+    offline,
     compound,
   };
+}
+
+/** What is shown before anything is sent: where from, the counts with reasons, and notes. */
+export function planLines(rp: ResolvePlan): string[] {
+  const lines = [
+    `resolve: project ${rp.project}, timeline${rp.timelines.length === 1 ? '' : 's'} ${rp.timelines.join(', ')}`,
+    planLine(rp.plan),
+  ];
+  if (rp.compound && 'found' in rp.compound) {
+    lines.push(
+      `compound clips: ${rp.compound.found} clips inside them, read from an FCPXML export`,
+    );
+  } else if (rp.compound) {
+    lines.push(
+      `note: the clips inside compound clips were not read (${rp.compound.error}); queue them with --timeline-file on an FCPXML export of the timeline`,
+    );
+  }
+  for (const c of rp.offline) lines.push(`note: skipped ${c.path} (media offline)`);
+  return lines;
+}
+
+/**
+ * The batch's record of which Resolve clip each proxy is for: every media-pool clip of the
+ * sources queued, and of the proxies linked as they were found on disk.
+ */
+export function resolveRequest(
+  rp: ResolvePlan,
+  /** The path a clip's file was queued under, as the scan normalised it. */
+  queuedAs: (file: string) => string | undefined,
+): ResolveRequest {
+  const clips: ResolveRequest['clips'] = [];
+  const add = (c: PlannedClip, source: string, proxyPath?: string) => {
+    for (const one of [c, ...c.sameFile]) {
+      clips.push({
+        mediaId: one.mediaId,
+        name: one.name,
+        source,
+        timelines: c.timelines,
+        ...(proxyPath !== undefined && { proxyPath }),
+      });
+    }
+  };
+  for (const c of rp.plan.encode) {
+    const source = queuedAs(c.path);
+    if (source !== undefined) add(c, source);
+  }
+  for (const c of rp.plan.link) add(c, c.path, c.proxyPath);
+  return { project: rp.project, timelines: rp.timelines, clips };
 }
 
 /**

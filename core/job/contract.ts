@@ -29,6 +29,38 @@ export const sourceRefSchema = z.strictObject({
 });
 export type SourceRef = z.output<typeof sourceRefSchema>;
 
+const resolveClipFields = {
+  /** The media-pool clip's GetMediaId(). */
+  mediaId: z.string().min(1).max(200),
+  name: z.string().max(1000),
+  /** The file the clip plays; a job of the batch makes its proxy unless proxyPath is set. */
+  source: sourcePathSchema,
+  /** A proxy that was already on disk and is linked as it is. */
+  proxyPath: z.string().min(1).max(4096).optional(),
+  /** The timelines of the batch that use the clip. */
+  timelines: z.array(z.string().max(1000)).max(1000).default([]),
+};
+
+/**
+ * Which DaVinci Resolve clips a batch's proxies belong to, so `proxima link` can link them
+ * after the queueing command is gone. Optional: batches not queued from Resolve have none.
+ */
+export const resolveRequestSchema = z.strictObject({
+  project: z.string().min(1).max(1000),
+  timelines: z.array(z.string().max(1000)).max(1000),
+  clips: z.array(z.strictObject(resolveClipFields)).max(20_000),
+});
+
+export type ResolveRequest = z.input<typeof resolveRequestSchema>;
+
+/** As the gateway keeps it: each clip with the id of the job that encodes its source. */
+export const resolveLinksSchema = z.strictObject({
+  project: z.string(),
+  timelines: z.array(z.string()),
+  clips: z.array(z.strictObject({ ...resolveClipFields, jobId: z.string().nullable() })),
+});
+export type ResolveLinks = z.output<typeof resolveLinksSchema>;
+
 export const enqueueRequestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   /** Omitted: the gateway's configured encoding.preset. */
@@ -36,6 +68,7 @@ export const enqueueRequestSchema = z.strictObject({
   sources: z.array(sourceRefSchema).min(1).max(10_000),
   /** Free text shown by `status`, e.g. the timeline name. */
   label: z.string().max(200).optional(),
+  resolve: resolveRequestSchema.optional(),
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
@@ -124,6 +157,8 @@ export const batchViewSchema = z.strictObject({
   preset: presetNameSchema,
   counts: batchCountsSchema,
   jobs: z.array(jobViewSchema),
+  /** Only on batches queued from DaVinci Resolve. */
+  resolve: resolveLinksSchema.optional(),
 });
 export type BatchView = z.output<typeof batchViewSchema>;
 
@@ -189,8 +224,10 @@ export const healthResponseSchema = z.strictObject({
 });
 export type HealthResponse = z.output<typeof healthResponseSchema>;
 
-/** A batch without its job list, for GET /v1/batches. */
-export const batchSummarySchema = batchViewSchema.omit({ jobs: true });
+/** A batch without its job list and clips, for GET /v1/batches. */
+export const batchSummarySchema = batchViewSchema.omit({ jobs: true, resolve: true }).extend({
+  resolve: z.strictObject({ project: z.string(), timelines: z.array(z.string()) }).optional(),
+});
 export type BatchSummary = z.output<typeof batchSummarySchema>;
 
 export const batchListResponseSchema = z.strictObject({ batches: z.array(batchSummarySchema) });

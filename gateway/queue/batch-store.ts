@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { presetNameSchema } from '../../core/job/contract.ts';
+import { presetNameSchema, resolveLinksSchema } from '../../core/job/contract.ts';
 import { keys } from '../../core/job/keys.ts';
 
 export const batchRecordSchema = z.strictObject({
@@ -9,6 +9,7 @@ export const batchRecordSchema = z.strictObject({
   label: z.string().nullable(),
   preset: presetNameSchema,
   jobIds: z.array(z.string()),
+  resolve: resolveLinksSchema.optional(),
 });
 export type BatchRecord = z.output<typeof batchRecordSchema>;
 
