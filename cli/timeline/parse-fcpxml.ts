@@ -3,7 +3,7 @@ import {
   badTimeline,
   childrenNamed,
   describeElement,
-  parseXml,
+  parseXmlRoot,
   SourceCollector,
   type ParseContext,
   type ParsedSources,
@@ -39,15 +39,7 @@ type Use = 'video' | 'audio';
  * Exports without a project (a clip or a compound clip on its own) count their top-level items.
  */
 export function parseFcpxml(text: string, ctx: ParseContext): ParsedSources {
-  const root = parseXml(text, ctx, EXPECTED);
-  if (root.name !== 'fcpxml') {
-    throw badTimeline(
-      ctx.file,
-      `line ${root.line}`,
-      `the root element is <${root.name}>`,
-      EXPECTED,
-    );
-  }
+  const root = parseXmlRoot(text, ctx, 'fcpxml', EXPECTED);
 
   const resources = new Map<string, XmlElement>();
   for (const res of childrenNamed(root, 'resources')) {

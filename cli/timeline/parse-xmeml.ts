@@ -3,7 +3,7 @@ import {
   badTimeline,
   child,
   describeElement,
-  parseXml,
+  parseXmlRoot,
   SourceCollector,
   type ParseContext,
   type ParsedSources,
@@ -27,15 +27,7 @@ const CONTAINERS = new Set(['xmeml', 'project', 'bin', 'children']);
  * sources. Disabled clips count, as in FCPXML.
  */
 export function parseXmeml(text: string, ctx: ParseContext): ParsedSources {
-  const root = parseXml(text, ctx, EXPECTED);
-  if (root.name !== 'xmeml') {
-    throw badTimeline(
-      ctx.file,
-      `line ${root.line}`,
-      `the root element is <${root.name}>`,
-      EXPECTED,
-    );
-  }
+  const root = parseXmlRoot(text, ctx, 'xmeml', EXPECTED);
 
   const files = new Map<string, XmlElement>();
   const sequences = new Map<string, XmlElement>();

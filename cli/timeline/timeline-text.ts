@@ -200,3 +200,22 @@ export function describeElement(el: XmlElement): string {
     .join('');
   return `<${el.name}${shown}> at line ${el.line}`;
 }
+
+/** The document's root element, which must be `<name>`; else a BAD_TIMELINE naming its line. */
+export function parseXmlRoot(
+  text: string,
+  ctx: ParseContext,
+  name: string,
+  expected: string,
+): XmlElement {
+  const root = parseXml(text, ctx, expected);
+  if (root.name !== name) {
+    throw badTimeline(
+      ctx.file,
+      `line ${root.line}`,
+      `the root element is <${root.name}>`,
+      expected,
+    );
+  }
+  return root;
+}
