@@ -18,6 +18,7 @@ export function createRegistration(
   queue: string,
   info: Omit<WorkerInfo, 'current' | 'seenAt'>,
   logger: Logger,
+  onAlive?: () => void,
 ): Registration {
   const current = new Map<string, string>();
   const key = keys.worker(queue, info.id);
@@ -33,6 +34,7 @@ export function createRegistration(
     };
     try {
       await redis.set(key, JSON.stringify(value), 'EX', WORKER_TTL_SECONDS);
+      onAlive?.();
     } catch (err) {
       logger.debug({ err }, 'worker registration not refreshed');
     }

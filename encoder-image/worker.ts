@@ -11,6 +11,7 @@ import { encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 import { createFfmpegRunner } from './ffmpeg-runner.ts';
 import { createProber } from './probe-runner.ts';
+import { createIdleWatch } from './idle-exit.ts';
 import { createProcessor } from './processor.ts';
 import { createRegistration } from './worker-registration.ts';
 
@@ -22,10 +23,16 @@ export interface WorkerOptions {
   concurrency?: number;
   /** PATH to look up ffmpeg and ffprobe in when no bundled binary is usable. */
   searchPath: string;
+  /** Stop by itself after this many seconds without a job (an encoder container); 0: never. */
+  idleExitSeconds?: number;
+  /** Called after each successful heartbeat to the broker (a container's health file). */
+  onAlive?: () => void;
 }
 
 export interface RunningWorker {
   id: string;
+  /** Settles once the worker has stopped, for whatever reason (a signal, idle exit). */
+  readonly stopped: Promise<void>;
   /** Graceful: running jobs finish. Force: they are interrupted and handed back to the queue. */
   close(opts?: { force?: boolean }): Promise<void>;
 }
@@ -56,6 +63,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     {
       id,
       host: hostname(),
+      instance: config.encoder.instance || hostname(),
       pid: process.pid,
       version: PROXIMA_VERSION,
       protocol: PROTOCOL_VERSION,
@@ -63,7 +71,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       startedAt: Date.now(),
     },
     log,
+    opts.onAlive,
   );
+  const idleSeconds = opts.idleExitSeconds ?? 0;
+  const idle = createIdleWatch(idleSeconds, () => {
+    log.info({ seconds: idleSeconds }, 'no work: stopping (encoder.idle_exit_seconds)');
+    void running.close();
+  });
   const processor = createProcessor({
     ffmpeg: createFfmpegRunner(ffmpeg.path),
     prober: createProber(ffprobe.path),
@@ -71,7 +85,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
-    tracker: registration,
+    tracker: {
+      started(jobId, source) {
+        idle.started(jobId, source);
+        registration.started(jobId, source);
+      },
+      ended(jobId) {
+        idle.ended(jobId);
+        registration.ended(jobId);
+      },
+    },
   });
   const lockMs = config.worker.lock_seconds * 1000;
   const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, processor, {
@@ -94,18 +117,26 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     'worker started',
   );
 
+  idle.start();
+
   let closing: Promise<void> | undefined;
-  return {
+  let markStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const running: RunningWorker = {
     id,
+    stopped,
     close(closeOpts = {}) {
       if (closeOpts.force) worker.cancelAllJobs('worker stopping');
       closing ??= (async () => {
+        idle.stop();
         await worker.close();
         await registration.stop();
         redis.disconnect();
         log.info('worker stopped');
+        markStopped();
       })();
       return closing;
     },
   };
+  return running;
 }

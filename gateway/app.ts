@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { requireToken } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { errorReply, HttpError } from './errors.ts';
+import { autoscaleRoutes } from './routes/autoscale.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', eventRoutes(deps));
   app.route('/v1', jobRoutes(deps));
   app.route('/v1', statusRoutes(deps));
+  app.route('/v1', autoscaleRoutes(deps));
 
   app.notFound((c) =>
     c.json(

@@ -1,5 +1,7 @@
 import type { Config } from '../core/config/schema.ts';
 import type { Logger } from '../core/log.ts';
+import type { ScaleBackend } from './autoscale/backend.ts';
+import type { Reconciler } from './autoscale/reconciler.ts';
 import type { BatchStore } from './queue/batch-store.ts';
 import type { JobQueue } from './queue/job-queue.ts';
 import type { WorkerDirectory } from './queue/worker-directory.ts';
@@ -18,5 +20,7 @@ export interface AppDeps {
   workers: WorkerDirectory;
   config: Config;
   logger: Logger;
+  /** Present when autoscale.backend is not none. */
+  autoscaler?: { backend: ScaleBackend; reconciler: Reconciler };
   options?: AppOptions;
 }

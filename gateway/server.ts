@@ -4,6 +4,8 @@ import type { Config } from '../core/config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { createApp } from './app.ts';
+import { createBackend, scalePolicy } from './autoscale/create-backend.ts';
+import { createReconciler } from './autoscale/reconciler.ts';
 import { openRepositories } from './repositories.ts';
 
 export interface Gateway {
@@ -25,7 +27,21 @@ const CLOSE_GRACE_MS = 3_000;
 export async function startGateway(opts: StartOptions): Promise<Gateway> {
   const { host, port } = parseListen(opts.config.gateway.listen);
   const repos = await openRepositories(opts);
-  const app = createApp({ ...repos, config: opts.config, logger: opts.logger });
+  const backend = createBackend(opts.config, opts.brokerUrl, opts.logger);
+  const autoscaler = backend
+    ? {
+        backend,
+        reconciler: createReconciler({
+          backend,
+          queue: repos.queue,
+          workers: repos.workers,
+          policy: scalePolicy(opts.config),
+          intervalMs: opts.config.autoscale.interval_seconds * 1000,
+          logger: opts.logger,
+        }),
+      }
+    : undefined;
+  const app = createApp({ ...repos, config: opts.config, logger: opts.logger, autoscaler });
 
   const server = serve({ fetch: app.fetch, hostname: host, port });
   try {
@@ -37,6 +53,7 @@ export async function startGateway(opts: StartOptions): Promise<Gateway> {
     await repos.close();
     throw err;
   }
+  autoscaler?.reconciler.start();
   const address = server.address() as AddressInfo;
   const url = `http://${clientHost(host)}:${address.port}`;
   opts.logger.info({ url, queue: opts.config.broker.queue }, 'gateway listening');
@@ -47,6 +64,8 @@ export async function startGateway(opts: StartOptions): Promise<Gateway> {
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Encoders keep running: they finish their jobs and exit when idle, gateway or not.
+        await autoscaler?.reconciler.stop();
         // Ends every event stream (their subscriptions see the queue close), so the server
         // is not kept open by clients that would wait for `done` for hours.
         await repos.close();

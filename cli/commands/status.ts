@@ -36,11 +36,24 @@ export function renderStatus(status: StatusResponse, now: number): string {
     lines.push(`workers: ${status.workers.length}`);
     for (const w of status.workers) {
       const age = Math.max(0, Math.round((now - w.seenAt) / 1000));
+      const where = w.instance && w.instance !== w.host ? `${w.instance} on ${w.host}` : w.host;
       lines.push(
-        `  ${w.host} pid ${w.pid}  ${w.current.length}/${w.concurrency} busy  v${w.version}  seen ${age}s ago`,
+        `  ${where} pid ${w.pid}  ${w.current.length}/${w.concurrency} busy  v${w.version}  seen ${age}s ago`,
       );
       for (const job of w.current) lines.push(`    ${job.source}`);
     }
   }
+  if (status.autoscale) lines.push(...renderAutoscale(status.autoscale));
   return `${lines.join('\n')}\n`;
+}
+
+function renderAutoscale(a: NonNullable<StatusResponse['autoscale']>): string[] {
+  const head = `autoscale: ${a.backend} (${a.target})`;
+  const d = a.last;
+  if (!d) return [`${head}: no decision yet`];
+  const e = d.encoders;
+  const count = `${d.current} encoder${d.current === 1 ? '' : 's'} (${e.busy} busy, ${e.idle} idle, ${e.starting} starting)`;
+  if (d.error)
+    return [`${head}: ${count}, ${d.error.code}: ${d.error.message}`, `  hint: ${d.error.hint}`];
+  return [`${head}: ${count}; ${d.reason}`];
 }

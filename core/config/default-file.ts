@@ -68,6 +68,53 @@ resolve:
   # Seconds one call to Resolve may take (it blocks while a dialog is open).
   timeout_seconds: 30
 
+encoder:
+  # An encoder container exits after this many seconds without work (0: never), so an
+  # autoscaler or a serverless platform can let it go.
+  idle_exit_seconds: 60
+  # Name it registers under (the container's or pod's name). Empty: the host name.
+  instance: ""
+
+autoscale:
+  # How the gateway starts and stops encoder containers: none, docker or kubernetes.
+  backend: none
+  # Encoders kept with no work, and at most.
+  min: 0
+  max: 4
+  # Jobs waiting or running per encoder before another is started.
+  jobs_per_encoder: 1
+  # Encoders added at most per decision.
+  scale_up_step: 4
+  # Seconds after a change before the count goes down again.
+  cooldown_seconds: 60
+  # With no work at all, go down to min (false: keep at least one encoder).
+  scale_to_zero: true
+  # Seconds between decisions when no queue event comes.
+  interval_seconds: 10
+
+docker:
+  # Docker engine: a socket path or tcp://host:port. Empty: /var/run/docker.sock.
+  socket: ""
+  # Image the encoders run (built from Dockerfile.encoder).
+  image: proxima-encoder:latest
+  # host, or the name of a network (a compose project's: <project>_default).
+  network: host
+  # Bind mounts SOURCE:TARGET[:ro]. Media and proxies must appear at the same paths as on the
+  # machines that queue them, e.g. ["/mnt/nas:/mnt/nas"].
+  mounts: []
+  # CPUs (e.g. 2 or 1.5) and memory (MiB) per encoder; 0: no limit.
+  cpus: 0
+  memory_mb: 0
+  # broker.url as the encoders reach it. Empty: the gateway's broker.url.
+  broker_url: ""
+
+kubernetes:
+  # Namespace and name of the encoder Deployment whose replicas the gateway sets.
+  namespace: proxima
+  deployment: proxima-encoder
+  # kubeconfig file. Empty: the in-cluster service account, then KUBECONFIG or ~/.kube/config.
+  kubeconfig: ""
+
 log:
   # fatal, error, warn, info, debug, trace or silent.
   level: info

@@ -105,6 +105,69 @@ export const configSchema = z.strictObject({
       timeout_seconds: z.number().int().min(1).max(3600).default(30),
     })
     .prefault({}),
+  encoder: z
+    .strictObject({
+      /** An encoder container exits after this many seconds without work; 0: never. */
+      idle_exit_seconds: z.number().int().min(0).max(86_400).default(60),
+      /** The name it registers under, so the autoscaler knows which container or pod is busy; empty: the host name. */
+      instance: z.string().max(253).default(''),
+    })
+    .prefault({}),
+  autoscale: z
+    .strictObject({
+      /** How the gateway starts and stops encoders: none, docker or kubernetes. */
+      backend: z.enum(['none', 'docker', 'kubernetes']).default('none'),
+      /** Encoders kept even with no work. */
+      min: z.number().int().min(0).max(10_000).default(0),
+      /** Encoders at most. */
+      max: z.number().int().min(1).max(10_000).default(4),
+      /** Jobs waiting or running per encoder before another one is started. */
+      jobs_per_encoder: z.number().int().min(1).max(1_000).default(1),
+      /** Encoders added at most per decision. */
+      scale_up_step: z.number().int().min(1).max(10_000).default(4),
+      /** Seconds after a change before the count is lowered again. */
+      cooldown_seconds: z.number().int().min(0).max(86_400).default(60),
+      /** With no work at all, go down to min (else keep at least one encoder). */
+      scale_to_zero: z.boolean().default(true),
+      /** Seconds between decisions when no queue event comes. */
+      interval_seconds: z.number().int().min(1).max(3_600).default(10),
+    })
+    .prefault({}),
+  docker: z
+    .strictObject({
+      /** Docker engine: a socket path or tcp://host:port; empty: /var/run/docker.sock. */
+      socket: z.string().default(''),
+      /** Image the encoders run (built from Dockerfile.encoder). */
+      image: z.string().min(1).default('proxima-encoder:latest'),
+      /** Network mode of the encoders: host, or a network name (a compose project's network). */
+      network: z.string().min(1).default('host'),
+      /** Bind mounts, SOURCE:TARGET[:ro]; media and proxies at the same paths the jobs name. */
+      mounts: z
+        .array(
+          z.string().regex(/^[^:]+:\/[^:]*(:(ro|rw))?$/, 'SOURCE:/TARGET or SOURCE:/TARGET:ro'),
+        )
+        .default([]),
+      /** CPUs per encoder (e.g. 2 or 1.5); 0: no limit. */
+      cpus: z.number().min(0).max(1024).default(0),
+      /** Memory limit per encoder in MiB; 0: no limit. */
+      memory_mb: z.number().int().min(0).max(1_048_576).default(0),
+      /** broker.url as the encoders reach it; empty: the gateway's broker.url. */
+      broker_url: z
+        .string()
+        .refine((v) => v === '' || /^rediss?:\/\//.test(v), 'empty, or a redis:// or rediss:// URL')
+        .default(''),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      /** Namespace of the encoder Deployment. */
+      namespace: z.string().min(1).default('proxima'),
+      /** The encoder Deployment whose replicas the gateway sets. */
+      deployment: z.string().min(1).default('proxima-encoder'),
+      /** kubeconfig file; empty: the in-cluster service account, then KUBECONFIG or ~/.kube/config. */
+      kubeconfig: z.string().default(''),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

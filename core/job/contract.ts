@@ -183,6 +183,8 @@ export type BatchEvent = z.output<typeof batchEventSchema>;
 export const workerInfoSchema = z.strictObject({
   id: z.string(),
   host: z.string(),
+  /** The container or pod it runs in (encoder.instance), so an autoscaler knows which is busy. */
+  instance: z.string().optional(),
   pid: z.number().int(),
   version: z.string(),
   protocol: z.number().int(),
@@ -202,15 +204,6 @@ export const queueCountsSchema = z.strictObject({
   failed: z.number().int(),
 });
 export type QueueCounts = z.output<typeof queueCountsSchema>;
-
-export const statusResponseSchema = z.strictObject({
-  version: z.string(),
-  protocol: z.number().int(),
-  queue: z.string(),
-  counts: queueCountsSchema,
-  workers: z.array(workerInfoSchema),
-});
-export type StatusResponse = z.output<typeof statusResponseSchema>;
 
 export const purgeResponseSchema = z.strictObject({ removed: z.number().int() });
 export type PurgeResponse = z.output<typeof purgeResponseSchema>;
@@ -235,3 +228,56 @@ export type BatchListResponse = z.output<typeof batchListResponseSchema>;
 
 export const workerListResponseSchema = z.strictObject({ workers: z.array(workerInfoSchema) });
 export type WorkerListResponse = z.output<typeof workerListResponseSchema>;
+
+export const encoderCountsSchema = z.strictObject({
+  starting: z.number().int(),
+  idle: z.number().int(),
+  busy: z.number().int(),
+  exiting: z.number().int(),
+});
+
+/** One pass of the gateway's autoscaler: what it saw, what it decided and why. */
+export const scaleDecisionSchema = z.strictObject({
+  at: z.number(),
+  load: z.strictObject({
+    waiting: z.number().int(),
+    prioritized: z.number().int(),
+    delayedDue: z.number().int(),
+    active: z.number().int(),
+  }),
+  encoders: encoderCountsSchema,
+  current: z.number().int(),
+  desired: z.number().int(),
+  reason: z.string(),
+  /** Set when the backend could not be read or refused the change; retried on the next pass. */
+  error: jobErrorSchema.optional(),
+});
+export type ScaleDecisionView = z.output<typeof scaleDecisionSchema>;
+
+export const autoscaleResponseSchema = z.strictObject({
+  backend: z.enum(['none', 'docker', 'kubernetes']),
+  /** What it scales: a docker socket, or namespace/deployment. */
+  target: z.string(),
+  min: z.number().int(),
+  max: z.number().int(),
+  /** Newest first. */
+  decisions: z.array(scaleDecisionSchema),
+});
+export type AutoscaleResponse = z.output<typeof autoscaleResponseSchema>;
+
+export const statusResponseSchema = z.strictObject({
+  version: z.string(),
+  protocol: z.number().int(),
+  queue: z.string(),
+  counts: queueCountsSchema,
+  workers: z.array(workerInfoSchema),
+  /** When the gateway scales encoders: its backend and latest decision. */
+  autoscale: z
+    .strictObject({
+      backend: z.enum(['docker', 'kubernetes']),
+      target: z.string(),
+      last: scaleDecisionSchema.nullable(),
+    })
+    .optional(),
+});
+export type StatusResponse = z.output<typeof statusResponseSchema>;

@@ -2,6 +2,7 @@ import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
 import type { Logger } from '../../core/log.ts';
+import type { QueueLoad } from '../autoscale/policy.ts';
 
 /** A job as BullMQ stores it; payload, progress and result still unvalidated. */
 export interface StoredJob {
@@ -42,6 +43,8 @@ export interface JobQueue {
   /** Replaces a failed job's payload and queues it again; false when it is not failed (any more). */
   retryFailed(job: NewJob): Promise<boolean>;
   counts(): Promise<QueueCounts>;
+  /** The work an autoscaler sizes encoders for: every job waiting, due or running. */
+  load(): Promise<QueueLoad>;
   /** Removes jobs that have not started (waiting, prioritized, delayed); returns how many. */
   purgeWaiting(): Promise<number>;
   /** Every queue event until the returned function is called or the queue closes. */
@@ -116,6 +119,24 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     removeOnFail: { age: options.keepSeconds },
   });
 
+  /** Every list and set a job can be in; delayed split by whether its time has come. */
+  const countAll = async () => {
+    const [c, due] = await Promise.all([
+      queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+      queue.getDelayedCount(Date.now()),
+    ]);
+    const n = (k: string) => c[k] ?? 0;
+    return {
+      waiting: n('waiting'),
+      prioritized: n('prioritized'),
+      delayedDue: due,
+      delayedLater: Math.max(0, n('delayed') - due),
+      active: n('active'),
+      completed: n('completed'),
+      failed: n('failed'),
+    };
+  };
+
   let closing: Promise<void> | null = null;
 
   return {
@@ -154,19 +175,18 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       }
     },
     async counts() {
-      const now = Date.now();
-      const [c, due] = await Promise.all([
-        queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
-        queue.getDelayedCount(now),
-      ]);
-      const n = (k: string) => c[k] ?? 0;
+      const c = await countAll();
       return {
-        waiting: n('waiting') + n('prioritized') + due,
-        active: n('active'),
-        delayed: Math.max(0, n('delayed') - due),
-        completed: n('completed'),
-        failed: n('failed'),
+        waiting: c.waiting + c.prioritized + c.delayedDue,
+        active: c.active,
+        delayed: c.delayedLater,
+        completed: c.completed,
+        failed: c.failed,
       };
+    },
+    async load() {
+      const { waiting, prioritized, delayedDue, active } = await countAll();
+      return { waiting, prioritized, delayedDue, active };
     },
     async purgeWaiting() {
       const ids = await queue.getRanges(['waiting', 'prioritized', 'delayed'], 0, -1);

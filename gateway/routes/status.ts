@@ -13,12 +13,20 @@ export function statusRoutes(deps: AppDeps): Hono {
 
   app.get('/status', async (c) => {
     const [counts, workers] = await Promise.all([deps.queue.counts(), deps.workers.list()]);
+    const a = deps.autoscaler;
     return respond(c, statusResponseSchema, {
       version: PROXIMA_VERSION,
       protocol: PROTOCOL_VERSION,
       queue: deps.queue.name,
       counts,
       workers,
+      ...(a && {
+        autoscale: {
+          backend: a.backend.kind,
+          target: a.backend.target,
+          last: a.reconciler.decisions()[0] ?? null,
+        },
+      }),
     });
   });
 

@@ -1,0 +1,92 @@
+import Docker from 'dockerode';
+import type { Config } from '../../core/config/schema.ts';
+import { isProximaError, type ProximaError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { ScaleBackend } from './backend.ts';
+import { createDockerBackend } from './docker-backend.ts';
+import { createKubernetesBackend } from './kubernetes-backend.ts';
+import type { ScalePolicy } from './policy.ts';
+
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+export function scalePolicy(config: Config): ScalePolicy {
+  const a = config.autoscale;
+  return {
+    min: a.min,
+    max: a.max,
+    jobsPerEncoder: a.jobs_per_encoder,
+    scaleUpStep: a.scale_up_step,
+    cooldownSeconds: a.cooldown_seconds,
+    scaleToZero: a.scale_to_zero,
+  };
+}
+
+/**
+ * The backend config.autoscale.backend names, or null for none. A backend that cannot even be
+ * set up (an unreadable kubeconfig) still comes back: one that reports the problem on every
+ * pass, so the gateway runs and the admin sees why nothing scales.
+ */
+export function createBackend(
+  config: Config,
+  brokerUrl: string,
+  logger: Logger,
+): ScaleBackend | null {
+  const kind = config.autoscale.backend;
+  if (kind === 'none') return null;
+  const log = logger.child({ component: 'autoscale', backend: kind });
+  try {
+    return kind === 'docker'
+      ? dockerBackend(config, brokerUrl, log)
+      : createKubernetesBackend({ ...config.kubernetes, logger: log });
+  } catch (err) {
+    if (!isProximaError(err)) throw err;
+    return brokenBackend(kind, err);
+  }
+}
+
+function dockerBackend(config: Config, brokerUrl: string, logger: Logger): ScaleBackend {
+  const d = config.docker;
+  const target = d.socket || DEFAULT_DOCKER_SOCKET;
+  const tcp = /^(tcp|https?):\/\/([^:/]+):(\d+)\/?$/.exec(target);
+  const docker = tcp
+    ? new Docker({
+        protocol: tcp[1] === 'https' ? 'https' : 'http',
+        host: tcp[2],
+        port: Number(tcp[3]),
+      })
+    : new Docker({ socketPath: target });
+  return createDockerBackend({
+    docker,
+    target,
+    queue: config.broker.queue,
+    image: d.image,
+    network: d.network,
+    mounts: d.mounts,
+    cpus: d.cpus,
+    memoryMb: d.memory_mb,
+    env: encoderEnv(config, d.broker_url || brokerUrl),
+    logger,
+  });
+}
+
+/** What an encoder must agree on with the gateway; the rest are the image's defaults. */
+export function encoderEnv(config: Config, brokerUrl: string): Record<string, string> {
+  return {
+    PROXIMA_BROKER__URL: brokerUrl,
+    PROXIMA_BROKER__QUEUE: config.broker.queue,
+    PROXIMA_BROKER__JOB_EXPIRES: String(config.broker.job_expires),
+    PROXIMA_WORKER__LOCK_SECONDS: String(config.worker.lock_seconds),
+    PROXIMA_WORKER__CONCURRENCY: '1',
+    PROXIMA_ENCODER__IDLE_EXIT_SECONDS: String(config.encoder.idle_exit_seconds),
+    PROXIMA_LOG__LEVEL: config.log.level,
+  };
+}
+
+function brokenBackend(kind: ScaleBackend['kind'], err: ProximaError): ScaleBackend {
+  return {
+    kind,
+    target: '(not set up)',
+    list: () => Promise.reject(err),
+    scaleTo: () => Promise.reject(err),
+  };
+}
