@@ -73,7 +73,7 @@ async function startScalingGateway(queue: string, extra: Record<string, unknown>
     worker: { lock_seconds: 3 },
     encoder: { idle_exit_seconds: 3 },
     autoscale: { backend: 'docker', max: 3, interval_seconds: 1, cooldown_seconds: 0 },
-    docker: { image, mounts: [`${work}:${work}`] },
+    docker: { image, mounts: [`${work}:${work}`], cpus: 1.5, memory_mb: 1024 },
     log: { level: 'silent' },
     ...extra,
   });
@@ -134,9 +134,24 @@ test('6 jobs, at most 3 encoder containers: all proxies verified, a killed encod
       void containerIds(queue).then((ids) => (most = Math.max(most, ids.length)));
     }, 200);
     try {
-      await until('3 encoder containers running', 60, async () => {
-        return (await containerIds(queue)).length === 3;
+      const ids = await until('3 encoder containers running', 60, async () => {
+        const ids = await containerIds(queue);
+        return ids.length === 3 && ids;
       });
+      const { stdout } = await run('docker', ['inspect', ids[0]!]);
+      const [c] = JSON.parse(stdout) as {
+        Name: string;
+        Config: { Image: string; Env: string[]; Labels: Record<string, string> };
+        HostConfig: { NetworkMode: string; Binds: string[]; NanoCpus: number; Memory: number };
+      }[];
+      assert.equal(c!.Config.Image, image);
+      assert.equal(c!.Config.Labels['proxima.role'], 'encoder');
+      assert.equal(c!.HostConfig.NetworkMode, 'host');
+      assert.deepEqual(c!.HostConfig.Binds, [`${work}:${work}`]);
+      assert.equal(c!.HostConfig.NanoCpus, 1.5e9);
+      assert.equal(c!.HostConfig.Memory, 1024 * 1024 * 1024);
+      assert.ok(c!.Config.Env.includes(`PROXIMA_BROKER__URL=${redis.url}`));
+      assert.ok(c!.Config.Env.includes(`PROXIMA_ENCODER__INSTANCE=${c!.Name.slice(1)}`));
 
       // Kill (not stop) an encoder in the middle of its job: the job's lock runs out and the
       // job is encoded again elsewhere.

@@ -112,7 +112,7 @@ kubernetes:
   # Namespace and name of the encoder Deployment whose replicas the gateway sets.
   namespace: proxima
   deployment: proxima-encoder
-  # kubeconfig file. Empty: the in-cluster service account, then KUBECONFIG or ~/.kube/config.
+  # kubeconfig file. Empty: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
   kubeconfig: ""
 
 log:

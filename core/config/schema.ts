@@ -164,7 +164,7 @@ export const configSchema = z.strictObject({
       namespace: z.string().min(1).default('proxima'),
       /** The encoder Deployment whose replicas the gateway sets. */
       deployment: z.string().min(1).default('proxima-encoder'),
-      /** kubeconfig file; empty: the in-cluster service account, then KUBECONFIG or ~/.kube/config. */
+      /** kubeconfig file; empty: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
       kubeconfig: z.string().default(''),
     })
     .prefault({}),
