@@ -67,6 +67,10 @@ const claimMount = (deployment: Obj, containerName: string, claim: string) => {
 const base = kustomize('k8s/base');
 const keda = kustomize('k8s/overlays/keda');
 
+test('k8s/ itself renders the base', () => {
+  assert.deepEqual(kustomize('k8s'), base);
+});
+
 test('base: everything is in the proxima namespace', () => {
   assert.ok(base.length >= 10, `${base.length} objects`);
   for (const o of base) {
