@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
 import { Worker } from 'bullmq';
-import { createRedis } from '../core/broker/connection.ts';
+import { createRedis, reachBroker } from '../core/broker/connection.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { decodeJobError } from '../core/job/job-error.ts';
@@ -56,6 +56,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = logger.child({ component: 'worker', worker: id });
   const redis = createRedis(opts.brokerUrl);
   redis.on('error', (err) => log.debug({ err }, 'broker connection error'));
+  try {
+    await reachBroker(redis, opts.brokerUrl, config.worker.broker_wait_seconds);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
 
   const registration = createRegistration(
     redis,

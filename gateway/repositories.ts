@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../core/config/schema.ts';
+import { redactUrl } from '../core/broker/connection.ts';
 import { DependencyError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { createRedisBatchStore, type BatchStore } from './queue/batch-store.ts';
@@ -18,17 +19,6 @@ export interface OpenOptions {
   config: Config;
   logger: Logger;
   brokerUrl: string;
-}
-
-/** A broker URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /**

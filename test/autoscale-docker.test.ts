@@ -3,7 +3,9 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { after, before, test } from 'node:test';
 import {
   autoscaleResponseSchema,
@@ -13,13 +15,14 @@ import {
   type BatchView,
 } from '../core/job/contract.ts';
 import { configSchema } from '../core/config/schema.ts';
+import type { Logger } from '../core/log.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
 import { startGateway, type Gateway } from '../gateway/server.ts';
 import { makeClip } from './helpers/cli-media.ts';
 import { ensureEncoderImage } from './helpers/docker.ts';
 import { silentLogger, freshQueueName } from './helpers/gateway-fixture.ts';
 import { probeFile } from './helpers/media.ts';
-import { startRedis, type TestRedis } from './helpers/redis.ts';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
 
 const run = promisify(execFile);
 
@@ -64,7 +67,11 @@ async function until<T>(what: string, seconds: number, fn: () => Promise<T | und
   }
 }
 
-async function startScalingGateway(queue: string, extra: Record<string, unknown>) {
+async function startScalingGateway(
+  queue: string,
+  extra: Record<string, unknown>,
+  logger: Logger = silentLogger,
+) {
   queues.push(queue);
   const config = configSchema.parse({
     paths: { proxy_root: path.join(work, 'proxies') },
@@ -77,7 +84,7 @@ async function startScalingGateway(queue: string, extra: Record<string, unknown>
     log: { level: 'silent' },
     ...extra,
   });
-  return startGateway({ config, logger: silentLogger, brokerUrl: redis.url });
+  return startGateway({ config, logger, brokerUrl: redis.url });
 }
 
 async function getJson(gw: Gateway, route: string): Promise<unknown> {
@@ -245,5 +252,44 @@ test('a broken backend is reported with its fix and retried; the gateway keeps s
     assert.match(err.message, /no-docker\.sock/);
   } finally {
     await noEngine.close();
+  }
+});
+
+test('an encoder that cannot start is removed and its own last words are logged', async () => {
+  const lines: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    }),
+  );
+  const port = await freePort();
+  const clip = await makeClip(path.join(work, 'media3'), 'C001', 'h264-stereo');
+  const queue = freshQueueName();
+  const gw = await startScalingGateway(
+    queue,
+    {
+      worker: { broker_wait_seconds: 1 },
+      autoscale: { backend: 'docker', max: 1, interval_seconds: 1 },
+      docker: { image, broker_url: `redis://127.0.0.1:${port}` },
+    },
+    logger,
+  );
+  try {
+    await queueFiles(gw, [clip]);
+    const said = await until('the failed encoder logged', 60, async () => {
+      return lines.map((l) => JSON.parse(l) as { msg: string }).find((l) => /exited/.test(l.msg));
+    });
+    assert.match(
+      said.msg,
+      new RegExp(
+        `^encoder proxima-encoder-${queue}-[0-9a-f]{8} exited with code 1: error: broker not reachable at redis://127\\.0\\.0\\.1:${port} after 1 s .* / hint: `,
+      ),
+    );
+  } finally {
+    await gw.close();
   }
 });

@@ -11,7 +11,7 @@ import { workerInfoSchema, type EncodeJob } from '../core/job/contract.ts';
 import { keys } from '../core/job/keys.ts';
 import { makeClip } from './helpers/cli-media.ts';
 import { probeFile } from './helpers/media.ts';
-import { startRedis, type TestRedis } from './helpers/redis.ts';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
 import { jobFor, testConfig } from './helpers/worker-jobs.ts';
 
 // The container entry as a process, as the image runs it: env config only, exits when idle.
@@ -99,4 +99,22 @@ test('an encoder without a broker URL stops at once with the key to set', async 
   assert.equal(exit.code, 2);
   assert.match(exit.stderr, /error: broker\.url is empty/);
   assert.match(exit.stderr, /PROXIMA_BROKER__URL/);
+});
+
+test('an encoder that cannot reach its broker says so and stops instead of hanging', async () => {
+  const port = await freePort();
+  const exit = await runEntry({
+    PROXIMA_BROKER__URL: `redis://127.0.0.1:${port}`,
+    PROXIMA_WORKER__BROKER_WAIT_SECONDS: '1',
+  }).exited;
+  assert.equal(exit.code, 1);
+  assert.match(
+    exit.stderr,
+    new RegExp(
+      `^error: broker not reachable at redis://127\\.0\\.0\\.1:${port} after 1 s \\(.*ECONNREFUSED`,
+      'm',
+    ),
+  );
+  assert.match(exit.stderr, /^hint: .*PROXIMA_BROKER__URL/m);
+  assert.ok(exit.ms < 10_000, `stopped after ${exit.ms} ms`);
 });

@@ -9,7 +9,7 @@ import { encodeJobError } from '../core/job/job-error.ts';
 import { bearerMatches } from '../gateway/auth.ts';
 import { planEnqueue } from '../gateway/enqueue.ts';
 import { errorReply, isBrokerDown } from '../gateway/errors.ts';
-import { redactUrl } from '../gateway/repositories.ts';
+import { redactUrl } from '../core/broker/connection.ts';
 import { parseListen } from '../gateway/server.ts';
 import { BAD_RESULT, countStates, jobViewFrom } from '../gateway/views.ts';
 import type { StoredJob } from '../gateway/queue/job-queue.ts';

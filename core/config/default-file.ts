@@ -36,6 +36,9 @@ worker:
   attempts: 3
   # Seconds without a heartbeat before the job of a dead worker is handed to another worker.
   lock_seconds: 30
+  # Seconds a starting worker tries to reach the broker before it stops with an error (a
+  # broker lost later is waited for: work pauses, nothing fails).
+  broker_wait_seconds: 30
 
 encoding:
   # prores-proxy (ProRes 422 Proxy) or dnxhr-lb (DNxHR LB).

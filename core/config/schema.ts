@@ -55,6 +55,8 @@ export const configSchema = z.strictObject({
       attempts: z.number().int().min(1).max(100).default(3),
       /** Seconds without a heartbeat before a job of a dead worker goes to another worker. */
       lock_seconds: z.number().int().min(2).max(3600).default(30),
+      /** Seconds a starting worker tries to reach the broker before it stops with an error. */
+      broker_wait_seconds: z.number().int().min(1).max(3600).default(30),
     })
     .prefault({}),
   encoding: z

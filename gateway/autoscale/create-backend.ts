@@ -76,6 +76,7 @@ export function encoderEnv(config: Config, brokerUrl: string): Record<string, st
     PROXIMA_BROKER__QUEUE: config.broker.queue,
     PROXIMA_BROKER__JOB_EXPIRES: String(config.broker.job_expires),
     PROXIMA_WORKER__LOCK_SECONDS: String(config.worker.lock_seconds),
+    PROXIMA_WORKER__BROKER_WAIT_SECONDS: String(config.worker.broker_wait_seconds),
     PROXIMA_WORKER__CONCURRENCY: '1',
     PROXIMA_ENCODER__IDLE_EXIT_SECONDS: String(config.encoder.idle_exit_seconds),
     PROXIMA_LOG__LEVEL: config.log.level,

@@ -51,12 +51,18 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
 
   const removeExited = async (info: Dockerode.ContainerInfo, name: string) => {
     const container = docker.getContainer(info.Id);
-    if (info.State === 'exited' || info.State === 'dead') {
-      const code = /Exited \((\d+)\)/.exec(info.Status)?.[1];
-      if (code !== undefined && code !== '0' && !stopping.has(name)) {
-        // 137 is a kill (docker kill, out of memory): its job goes back to the queue by itself.
-        logger.warn({ encoder: name, exitCode: Number(code) }, 'encoder exited with an error');
-      }
+    const code = /Exited \((\d+)\)/.exec(info.Status)?.[1];
+    if (code !== undefined && code !== '0' && !stopping.has(name)) {
+      // An encoder that cannot start (broker unreachable, mount missing) says why in its last
+      // lines; 137 is a kill (docker kill, out of memory), whose job returns to the queue.
+      const said = await container
+        .logs({ stdout: true, stderr: true, tail: 5 })
+        .then((buf) => lastLines(Buffer.from(buf), 2))
+        .catch(() => '');
+      logger.warn(
+        { encoder: name, exitCode: Number(code) },
+        `encoder ${name} exited with code ${code}${said ? `: ${said}` : ''}`,
+      );
     }
     stopping.delete(name);
     await container.remove({ force: false }).catch((err: unknown) => {
@@ -143,6 +149,32 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
     }
     logger.info({ encoder: name, image: opts.image }, 'encoder started');
   }
+}
+
+/**
+ * The last lines of a container's log. Without a TTY, Docker frames each chunk with an 8-byte
+ * header (stream, 3 zero bytes, big-endian length):
+ * https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerAttach
+ */
+export function lastLines(log: Buffer, count: number): string {
+  let text = '';
+  let i = 0;
+  const framed = log.length >= 8 && log[0]! <= 2 && log[1] === 0 && log[2] === 0 && log[3] === 0;
+  if (framed) {
+    while (i + 8 <= log.length) {
+      const size = log.readUInt32BE(i + 4);
+      text += log.subarray(i + 8, i + 8 + size).toString('utf8');
+      i += 8 + size;
+    }
+  } else {
+    text = log.toString('utf8');
+  }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-count)
+    .join(' / ');
 }
 
 interface ModemError {
