@@ -172,9 +172,8 @@ type ClientLibrary = typeof import('@kubernetes/client-node');
 let clientLibrary: Promise<ClientLibrary> | undefined;
 
 /**
- * Imported only when the kubernetes backend is used: the library's HTTP stack (undici) needs a
- * newer Node than the rest of Proxima, and a gateway that does not scale on Kubernetes must not
- * fail to start because of it.
+ * Imported only when the kubernetes backend is used: it is large (the whole generated API), and
+ * a gateway that does not scale on Kubernetes should neither load it nor fail because of it.
  */
 async function loadClientLibrary(): Promise<ClientLibrary> {
   clientLibrary ??= import('@kubernetes/client-node');
@@ -184,7 +183,7 @@ async function loadClientLibrary(): Promise<ClientLibrary> {
     throw new DependencyError(
       'K8S_CLIENT_UNAVAILABLE',
       `the Kubernetes client library (@kubernetes/client-node) does not load on Node ${process.version}: ${firstLine(err)}`,
-      'run the gateway on the Node version the installed @kubernetes/client-node needs (2.x: 22.19 or newer), or use the container image',
+      'reinstall the dependencies (npm ci) on a supported Node (package.json engines), or use the container image',
     );
   }
 }
