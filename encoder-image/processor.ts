@@ -64,7 +64,9 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       const source = await deps.prober.probe(data.source.path);
       checkEncodable(data.source.path, source);
 
-      const reused = await existingProxy(deps.prober, data.proxyPath, source, preset);
+      const reused = data.reencode
+        ? undefined
+        : await existingProxy(deps.prober, data.proxyPath, source, preset);
       if (reused) {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
         return result(data, reused, true, started, now(), deps.workerId);

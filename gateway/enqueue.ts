@@ -26,6 +26,7 @@ export interface PlannedJob {
 export interface EnqueuePlan {
   preset: PresetName;
   label: string | null;
+  reencode: boolean;
   /** One per distinct job, in request order. */
   jobs: PlannedJob[];
   resolve: ResolveLinks | null;
@@ -72,7 +73,13 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
     byProxyPath.set(proxyPath, i);
     jobs.push({ jobId, source, proxyPath });
   });
-  return { preset, label: request.label ?? null, jobs, resolve: resolveLinks(request, jobOfPath) };
+  return {
+    preset,
+    label: request.label ?? null,
+    reencode: request.reencode ?? false,
+    jobs,
+    resolve: resolveLinks(request, jobOfPath),
+  };
 }
 
 /** Each Resolve clip with the job that encodes its source; a clip nothing will link is refused. */
@@ -120,15 +127,19 @@ export async function enqueueBatch(
       preset: plan.preset,
       proxyPath: job.proxyPath,
       queuedAt: now,
+      ...(plan.reencode && { reencode: true }),
     });
 
   const ids = plan.jobs.map((j) => j.jobId);
-  const states = await deps.queue.states(ids);
-  const fresh = plan.jobs.filter((_, i) => states[i] === 'unknown');
-  const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
-
-  await deps.queue.addJobs(fresh.map((j) => ({ id: j.jobId, data: payload(j) })));
-  for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
+  if (plan.reencode) {
+    for (const j of plan.jobs) await deps.queue.reencode({ id: j.jobId, data: payload(j) });
+  } else {
+    const states = await deps.queue.states(ids);
+    const fresh = plan.jobs.filter((_, i) => states[i] === 'unknown');
+    const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
+    await deps.queue.addJobs(fresh.map((j) => ({ id: j.jobId, data: payload(j) })));
+    for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
+  }
 
   const record: BatchRecord = {
     id: batchId,

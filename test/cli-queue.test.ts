@@ -135,6 +135,31 @@ test('queueing the same folder again encodes nothing new', async () => {
   );
 });
 
+test('--reencode encodes done clips again and replaces their proxies', async () => {
+  const day1 = path.join(media, 'day1');
+  const first = parseJson((await runCli(['queue', '--json', day1], { env: box.env })).stdout);
+  const before = new Map(first.jobs.map((j) => [j.proxyPath, statSync(j.proxyPath).mtimeMs]));
+  const r = await runCli(['queue', '--json', '--reencode', day1], { env: box.env });
+  assert.equal(r.code, 0, r.stderr);
+  const again = parseJson(r.stdout);
+  assert.equal(again.deduplicated, 0);
+  assert.deepEqual(again.counts, {
+    total: 3,
+    completed: 3,
+    reused: 0,
+    failed: 0,
+    gone: 0,
+    unfinished: 0,
+  });
+  for (const j of again.jobs) {
+    assert.ok(statSync(j.proxyPath).mtimeMs > before.get(j.proxyPath)!, `${j.proxyPath} rewritten`);
+    assert.equal(j.reused, false);
+  }
+  // Without the flag, the new proxies are what a later queue finds done.
+  const third = parseJson((await runCli(['queue', '--json', day1], { env: box.env })).stdout);
+  assert.equal(third.deduplicated, 3);
+});
+
 test('a truncated clip fails with its reason while the rest of the batch completes (exit 1)', async () => {
   const r = await runCli(['queue', '--json', path.join(media, 'bad')], { env: box.env });
   assert.equal(r.code, 1, r.stderr);

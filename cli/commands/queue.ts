@@ -98,7 +98,10 @@ export function queueCommand(ctx: CliContext): Command {
     .option('--timeline-file <file>', 'the source media of an FCPXML, FCP 7 XML, EDL or OTIO file')
     .option('--media-root <dir>', 'where to find the files an EDL names')
     .option('--force', 'also clips whose proxy is linked and online')
-    .option('--reencode', 'encode even when a proxy is already on disk (else it is linked)')
+    .option(
+      '--reencode',
+      'encode again even when a proxy is already on disk or done (it is replaced)',
+    )
     .option('--dry-run', 'show the plan and stop')
     .action((paths: string[], opts: Record<string, unknown>, cmd: Command) =>
       ctx.run(cmd, () => runQueue(ctx, { ...opts, paths })),
@@ -202,6 +205,8 @@ async function queuePaths(
       preset: opts.preset,
       sources: scan.sources,
       label: opts.label ?? resolve?.plan.timelines.join(', ').slice(0, 200),
+      // --force takes clips whose proxy is linked: encoding them again is the point.
+      ...((opts.reencode || opts.force) && { reencode: true }),
       resolve: resolve
         ? resolveRequest(resolve.plan, (p) => queuedAs.get(path.resolve(p)))
         : undefined,

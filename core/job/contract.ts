@@ -69,6 +69,8 @@ export const enqueueRequestSchema = z.strictObject({
   /** Free text shown by `status`, e.g. the timeline name. */
   label: z.string().max(200).optional(),
   resolve: resolveRequestSchema.optional(),
+  /** Encode again even when the proxy exists or its job is done (an existing proxy is replaced). */
+  reencode: z.boolean().optional(),
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
@@ -80,6 +82,8 @@ export const encodeJobSchema = z.strictObject({
   proxyPath: z.string(),
   /** Epoch ms; a job waiting longer than broker.job_expires is dropped. */
   queuedAt: z.number(),
+  /** Replace a verified proxy already at proxyPath instead of reusing it. */
+  reencode: z.boolean().optional(),
 });
 export type EncodeJob = z.output<typeof encodeJobSchema>;
 

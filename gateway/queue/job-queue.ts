@@ -42,6 +42,11 @@ export interface JobQueue {
   addJobs(jobs: readonly NewJob[]): Promise<void>;
   /** Replaces a failed job's payload and queues it again; false when it is not failed (any more). */
   retryFailed(job: NewJob): Promise<boolean>;
+  /**
+   * For a re-encode: a finished job is replaced by a new one with this payload; one that has not
+   * started is told to replace the proxy. A running job is left alone (false).
+   */
+  reencode(job: NewJob): Promise<boolean>;
   counts(): Promise<QueueCounts>;
   /** The work an autoscaler sizes encoders for: every job waiting, due or running. */
   load(): Promise<QueueLoad>;
@@ -173,6 +178,25 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
         if ((await job.getState()) !== 'failed') return false;
         throw err;
       }
+    },
+    async reencode({ id, data }) {
+      const job = await queue.getJob(id);
+      const state = job ? await job.getState() : 'unknown';
+      if (!job || state === 'unknown') {
+        await queue.add('encode', data, jobOptions(id));
+        return true;
+      }
+      if (state === 'completed' || state === 'failed') {
+        // remove() refuses a job another worker has locked, so nothing running is lost.
+        await job.remove();
+        await queue.add('encode', data, jobOptions(id));
+        return true;
+      }
+      if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
+        await job.updateData({ ...job.data, reencode: true });
+        return true;
+      }
+      return false;
     },
     async counts() {
       const c = await countAll();
