@@ -144,3 +144,22 @@ test('a missing path is an input error naming it', async () => {
     },
   );
 });
+
+test('a file queued alone still keeps its extension when a same-stem video sits beside it', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'proxima-clash-'));
+  mkdirSync(path.join(root, 'card'));
+  for (const f of ['A001.MP4', 'A001.mxf', 'A002.mov', 'A002.wav', 'A003.mov', '.A003.mp4']) {
+    writeFileSync(path.join(root, 'card', f), 'x');
+  }
+  const proxyRoot = path.join(root, 'proxies');
+  const one = async (name: string) =>
+    (await scanSources([path.join('card', name)], { extensions: EXTS, proxyRoot, cwd: root }))
+      .sources[0]!.nameClash;
+  // Queued one at a time (a timeline that uses only one of them), the two A001 files must not
+  // both write A001.mov: the second would replace the first's proxy.
+  assert.equal(await one('A001.MP4'), true);
+  assert.equal(await one('A001.mxf'), true);
+  // Sound and hidden files beside a clip are not clips.
+  assert.equal(await one('A002.mov'), false);
+  assert.equal(await one('A003.mov'), false);
+});

@@ -13,6 +13,7 @@ import {
   type SelectOptions,
 } from '../resolve/select-clips.ts';
 import { readTimelineFile } from '../timeline/read-timeline-file.ts';
+import { nameClashOnDisk } from './scan-sources.ts';
 
 export interface TimelineChoice {
   /** The timeline open in Resolve. */
@@ -48,13 +49,16 @@ export async function planFromResolve(
     if (choice.current || choice.names.length === 0) timelines.push(await bridge.readTimeline());
   }
   const unique = timelines.filter((t, i) => timelines.findIndex((u) => u.name === t.name) === i);
+  const clashes = nameClashOnDisk(config.filters.extensions);
   const options: SelectOptions = {
     ...flags,
     tracks: choice.tracks,
     extensions: config.filters.extensions,
     include: config.filters.include,
     exclude: config.filters.exclude,
-    proxyPathFor: (source) => proxyPathFor(source, config.paths.proxy_root),
+    // The name the gateway will give it: a same-stem neighbour in its folder keeps extensions.
+    proxyPathFor: (source) =>
+      proxyPathFor(source, config.paths.proxy_root, { nameClash: clashes(source) }),
     proxyExists: (p) => existsSync(p),
   };
   let plan = selectClips(unique, options);

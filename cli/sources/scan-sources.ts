@@ -1,4 +1,5 @@
 import type { Dirent, Stats } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
@@ -106,27 +107,58 @@ export function isInside(child: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Folder and lower-case stem: what two files must share to map to one proxy name. */
+function stemKey(p: string): string {
+  const base = path.basename(p);
+  const dot = base.lastIndexOf('.');
+  return `${path.dirname(p)}\0${(dot > 0 ? base.slice(0, dot) : base).toLowerCase()}`;
+}
+
 /**
  * Two sources in one folder with one stem (A001.MP4, A001.mxf) would map to one proxy name, so
  * both are flagged and keep their extension in the proxy name. Stems compare case-insensitively
- * because proxies often land on case-insensitive volumes.
+ * because proxies often land on case-insensitive volumes. `clashOnDisk` also flags a source
+ * whose same-stem neighbour is not queued now: queued later, it must not take the same name.
  */
 export function markNameClashes(
   files: readonly Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>[],
+  clashOnDisk: (file: string) => boolean = () => false,
 ): SourceRef[] {
-  const key = (p: string) => {
-    const base = path.basename(p);
-    const dot = base.lastIndexOf('.');
-    return `${path.dirname(p)}\0${(dot > 0 ? base.slice(0, dot) : base).toLowerCase()}`;
-  };
   const counts = new Map<string, number>();
-  for (const f of files) counts.set(key(f.path), (counts.get(key(f.path)) ?? 0) + 1);
+  for (const f of files) counts.set(stemKey(f.path), (counts.get(stemKey(f.path)) ?? 0) + 1);
   return files.map((f) => ({
     path: f.path,
     size: f.size,
     mtimeMs: f.mtimeMs,
-    nameClash: (counts.get(key(f.path)) ?? 0) > 1,
+    nameClash: (counts.get(stemKey(f.path)) ?? 0) > 1 || clashOnDisk(f.path),
   }));
+}
+
+/**
+ * Whether a file's folder holds another video file (by filters.extensions) with its stem. Each
+ * folder is read once; one that cannot be read has no neighbours.
+ */
+export function nameClashOnDisk(extensions: readonly string[]): (file: string) => boolean {
+  const stems = new Map<string, Map<string, number>>();
+  return (file) => {
+    const dir = path.dirname(file);
+    let counts = stems.get(dir);
+    if (!counts) {
+      counts = new Map();
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          if (isHidden(e.name) || e.isDirectory()) continue;
+          if (classifyFile(e.name, extensions) !== 'video') continue;
+          const k = stemKey(path.join(dir, e.name));
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+      } catch {
+        // unreadable: nothing known beside it
+      }
+      stems.set(dir, counts);
+    }
+    return (counts.get(stemKey(file)) ?? 0) > 1;
+  };
 }
 
 /**
@@ -212,7 +244,7 @@ export async function scanSources(
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
   );
   return {
-    sources: markNameClashes(sorted),
+    sources: markNameClashes(sorted, nameClashOnDisk(options.extensions)),
     skipped: [...skipped].map(([p, reason]) => ({ path: p, reason })),
   };
 }
