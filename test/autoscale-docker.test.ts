@@ -289,6 +289,17 @@ test('an encoder that cannot start is removed and its own last words are logged'
         `^encoder proxima-encoder-${queue}-[0-9a-f]{8} exited with code 1: error: broker not reachable at redis://127\\.0\\.0\\.1:${port} after 1 s .* / hint: `,
       ),
     );
+    // Not started again at once: the admin sees why in the decisions (and `proxima status`).
+    const failed = await until('a start-failure decision', 30, async () => {
+      return (await autoscaleView(gw)).decisions.find((d) => d.error)?.error;
+    });
+    assert.equal(failed.code, 'ENCODER_START_FAILED');
+    assert.match(
+      failed.message,
+      /broker not reachable .* \(before its worker started; 1 in a row, next try in [1-5] s\)$/,
+    );
+    assert.match(failed.hint, /docker\.broker_url/);
+    assert.equal(await containerIds(queue, true).then((ids) => ids.length), 0);
   } finally {
     await gw.close();
   }

@@ -25,7 +25,12 @@ export interface DockerBackendOptions {
   /** Environment of every encoder (broker URL, queue, idle exit); the instance name is added. */
   env: Readonly<Record<string, string>>;
   logger: Logger;
+  now?: () => number;
 }
+
+/** First wait after an encoder fails to start; doubled for each failure in a row, up to the max. */
+const START_BACKOFF_MS = 5_000;
+const START_BACKOFF_MAX_MS = 300_000;
 
 export const ENCODER_ROLE_LABEL = 'proxima.role';
 export const ENCODER_QUEUE_LABEL = 'proxima.queue';
@@ -40,6 +45,11 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
   const labelFilter = [`${ENCODER_ROLE_LABEL}=encoder`, `${ENCODER_QUEUE_LABEL}=${opts.queue}`];
   /** Encoders sent SIGTERM; they are 'exiting' until they are gone. */
   const stopping = new Set<string>();
+  /** Encoders whose worker has registered: an exit after that is not a failure to start. */
+  const registered = new Set<string>();
+  const now = opts.now ?? Date.now;
+  /** Encoders that exit before their worker registers are not started again at once. */
+  const startFailures = { count: 0, last: '', retryAt: 0 };
 
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -59,12 +69,20 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
         .logs({ stdout: true, stderr: true, tail: 5 })
         .then((buf) => lastLines(Buffer.from(buf), 2))
         .catch(() => '');
-      logger.warn(
-        { encoder: name, exitCode: Number(code) },
-        `encoder ${name} exited with code ${code}${said ? `: ${said}` : ''}`,
-      );
+      const line = `encoder ${name} exited with code ${code}${said ? `: ${said}` : ''}`;
+      logger.warn({ encoder: name, exitCode: Number(code) }, line);
+      if (!registered.has(name)) {
+        startFailures.count += 1;
+        startFailures.last = line;
+        const backoff = Math.min(
+          START_BACKOFF_MAX_MS,
+          START_BACKOFF_MS * 2 ** (startFailures.count - 1),
+        );
+        startFailures.retryAt = now() + backoff;
+      }
     }
     stopping.delete(name);
+    registered.delete(name);
     await container.remove({ force: false }).catch((err: unknown) => {
       logger.debug({ err, encoder: name }, 'exited encoder not removed (yet)');
     });
@@ -90,11 +108,14 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
             break;
           case 'removing':
             break;
-          default:
-            encoders.push({
-              name,
-              state: stopping.has(name) ? 'exiting' : encoderState(name, activity),
-            });
+          default: {
+            const state = stopping.has(name) ? 'exiting' : encoderState(name, activity);
+            if (state === 'busy' || state === 'idle') {
+              registered.add(name);
+              startFailures.count = 0;
+            }
+            encoders.push({ name, state });
+          }
         }
       }
       for (const name of stopping) if (!present.has(name)) stopping.delete(name);
@@ -103,6 +124,14 @@ export function createDockerBackend(opts: DockerBackendOptions): ScaleBackend {
     async scaleTo(desired, encoders) {
       const live = encoders.filter((e) => e.state !== 'exiting');
       if (desired > live.length) {
+        const wait = startFailures.retryAt - now();
+        if (startFailures.count > 0 && wait > 0) {
+          throw new DependencyError(
+            'ENCODER_START_FAILED',
+            `${startFailures.last} (before its worker started; ${startFailures.count} in a row, next try in ${Math.ceil(wait / 1000)} s)`,
+            'fix what the encoder says: docker.broker_url must be reachable from the containers, docker.mounts must exist, docker.image must be an encoder image',
+          );
+        }
         for (let i = live.length; i < desired; i++) await startEncoder();
         return;
       }
