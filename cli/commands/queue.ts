@@ -198,7 +198,7 @@ async function queuePaths(
   // scanSources resolves each path it is given; a clip is found again by its resolved path.
   const queuedAs = new Map(scan.sources.map((s) => [path.resolve(s.path), s.path]));
   const client = gatewayClientFor(config);
-  const response = await enqueue(
+  const { response, recorded } = await enqueue(
     client,
     {
       v: PROTOCOL_VERSION,
@@ -215,6 +215,8 @@ async function queuePaths(
   );
   const { batch } = response;
   logger.debug({ batch: batch.id, jobs: batch.jobs.length }, 'queued');
+  // Without the batch's record (an older gateway) only a scan of the proxy root finds them.
+  const linkLater = recorded ? `proxima link --batch ${batch.id}` : 'proxima link --scan';
 
   const wait = opts.wait ?? (opts.json || Boolean(out.isTTY));
   if (!opts.json) {
@@ -230,9 +232,7 @@ async function queuePaths(
     else {
       out.write('not waiting; `proxima status` shows the queue\n');
       if (resolve) {
-        out.write(
-          `run \`proxima link --batch ${batch.id}\` when it is done to link the proxies in Resolve\n`,
-        );
+        out.write(`run \`${linkLater}\` when it is done to link the proxies in Resolve\n`);
       }
     }
     return 0;
@@ -256,7 +256,7 @@ async function queuePaths(
       ctx.io.stderr.write(
         `stopped watching batch ${batch.id}; its jobs keep running (see \`proxima status\`)\n`,
       );
-      if (resolve) ctx.io.stderr.write(`\`proxima link --batch ${batch.id}\` links them later\n`);
+      if (resolve) ctx.io.stderr.write(`\`${linkLater}\` links them later\n`);
       return signalExitCode(reason.signalName);
     }
     throw err;
@@ -278,13 +278,14 @@ async function queuePaths(
  * A gateway of an earlier version refuses the `resolve` field; the batch is queued without it,
  * so only `proxima link --scan` can find its proxies later.
  */
+/** The batch, and whether the gateway kept its Resolve record (an older one cannot). */
 async function enqueue(
   client: GatewayClient,
   request: EnqueueRequest,
   warn: (line: string) => void,
-): Promise<EnqueueResponse> {
+): Promise<{ response: EnqueueResponse; recorded: boolean }> {
   try {
-    return await client.enqueue(request);
+    return { response: await client.enqueue(request), recorded: Boolean(request.resolve) };
   } catch (err) {
     const olderGateway =
       err instanceof GatewayError &&
@@ -294,7 +295,7 @@ async function enqueue(
     warn(
       'warning: the gateway is of an earlier version and keeps no record of the Resolve clips; `proxima link --scan` finds the proxies later',
     );
-    return client.enqueue({ ...request, resolve: undefined });
+    return { response: await client.enqueue({ ...request, resolve: undefined }), recorded: false };
   }
 }
 
