@@ -165,3 +165,7 @@ fi
 cached=$(grep -c 'Using cache' "$log" || true)
 rm -f "$log"
 echo "built $ENCODER_IMAGE ($(image_size "$ENCODER_IMAGE"), $cached cached steps) in $(since "$started") s"
+
+# The encoder images this tag pointed at before are now untagged; only they carry the role
+# label (the build stages do not), so the layer cache of the next build is kept.
+docker image prune -f --filter "label=proxima.role=encoder" >/dev/null || true
