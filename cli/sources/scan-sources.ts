@@ -4,6 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import type { SourceRef } from '../../core/job/contract.ts';
+import { statInput } from '../stat-input.ts';
 
 /**
  * Camera cards hold sound recordings and stills beside the clips; they are never proxied, so
@@ -136,24 +137,30 @@ export function markNameClashes(
 
 /**
  * Whether a file's folder holds another video file (by filters.extensions) with its stem. Each
- * folder is read once; one that cannot be read has no neighbours.
+ * folder is read once, or not at all when `listed` already has its entries (a folder walk); one
+ * that cannot be read has no neighbours.
  */
-export function nameClashOnDisk(extensions: readonly string[]): (file: string) => boolean {
+export function nameClashOnDisk(
+  extensions: readonly string[],
+  listed: ReadonlyMap<string, readonly Dirent[]> = new Map(),
+): (file: string) => boolean {
   const stems = new Map<string, Map<string, number>>();
   return (file) => {
     const dir = path.dirname(file);
     let counts = stems.get(dir);
     if (!counts) {
       counts = new Map();
+      let entries = listed.get(dir);
       try {
-        for (const e of readdirSync(dir, { withFileTypes: true })) {
-          if (isHidden(e.name) || e.isDirectory()) continue;
-          if (classifyFile(e.name, extensions) !== 'video') continue;
-          const k = stemKey(path.join(dir, e.name));
-          counts.set(k, (counts.get(k) ?? 0) + 1);
-        }
+        entries ??= readdirSync(dir, { withFileTypes: true });
       } catch {
-        // unreadable: nothing known beside it
+        entries = []; // unreadable: nothing known beside it
+      }
+      for (const e of entries) {
+        if (isHidden(e.name) || e.isDirectory()) continue;
+        if (classifyFile(e.name, extensions) !== 'video') continue;
+        const k = stemKey(path.join(dir, e.name));
+        counts.set(k, (counts.get(k) ?? 0) + 1);
       }
       stems.set(dir, counts);
     }
@@ -175,6 +182,8 @@ export async function scanSources(
   const found = new Map<string, Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>>();
   const skipped = new Map<string, SkipReason>();
   const visitedDirs = new Set<string>();
+  /** Folder entries read by the walk, so name clashes need no second read. */
+  const listed = new Map<string, Dirent[]>();
 
   const consider = (file: string, st: Stats) => {
     if (!st.isFile()) return void skipped.set(file, 'not a regular file');
@@ -192,6 +201,7 @@ export async function scanSources(
       if (visitedDirs.has(real)) return;
       visitedDirs.add(real);
       entries = await readdir(dir, { withFileTypes: true });
+      listed.set(dir, entries);
     } catch {
       skipped.set(dir, 'unreadable');
       return;
@@ -216,19 +226,7 @@ export async function scanSources(
 
   for (const given of paths) {
     const abs = path.resolve(cwd, given);
-    let st: Stats;
-    try {
-      st = await stat(abs);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new InputError(
-        'SOURCE_NOT_FOUND',
-        code === 'ENOENT'
-          ? `path ${given} does not exist`
-          : `path ${given} cannot be read (${code ?? 'error'})`,
-        'check the path; quote paths with spaces',
-      );
-    }
+    const st = await statInput(abs, 'path', 'SOURCE_NOT_FOUND', given);
     if (isInside(abs, proxyRoot)) {
       skipped.set(abs, 'inside the proxy root');
     } else if (st.isDirectory()) {
@@ -244,7 +242,7 @@ export async function scanSources(
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
   );
   return {
-    sources: markNameClashes(sorted, nameClashOnDisk(options.extensions)),
+    sources: markNameClashes(sorted, nameClashOnDisk(options.extensions, listed)),
     skipped: [...skipped].map(([p, reason]) => ({ path: p, reason })),
   };
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
+import { statInput } from '../stat-input.ts';
 import { parseEdl } from './parse-edl.ts';
 import { parseFcpxml } from './parse-fcpxml.ts';
 import { parseOtio } from './parse-otio.ts';
@@ -80,19 +81,7 @@ function detectFormat(file: string, text: string): Format {
 }
 
 async function readTimelineText(file: string): Promise<{ text: string; textFile: string }> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(
-      'TIMELINE_NOT_FOUND',
-      code === 'ENOENT'
-        ? `timeline file ${file} does not exist`
-        : `timeline file ${file} cannot be read (${code ?? 'error'})`,
-      'check the path; quote paths with spaces',
-    );
-  }
+  const st = await statInput(file, 'timeline file', 'TIMELINE_NOT_FOUND');
   let textFile = file;
   if (st.isDirectory()) {
     // Final Cut Pro 10.6+ exports a .fcpxmld bundle: a folder holding Info.fcpxml.

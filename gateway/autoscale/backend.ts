@@ -30,7 +30,7 @@ export interface ScaleBackend {
   close?(): Promise<void>;
 }
 
-/** Name of an encoder from its state, for the state a worker registration gives. */
+/** An encoder's state from what its worker registered (nothing yet: starting). */
 export function encoderState(name: string, activity: WorkerActivity): EncoderState {
   if (activity.busy.has(name)) return 'busy';
   if (activity.idle.has(name)) return 'idle';

@@ -1,6 +1,5 @@
 import Docker from 'dockerode';
 import type { Config } from '../../core/config/schema.ts';
-import { isProximaError, type ProximaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ScaleBackend } from './backend.ts';
 import { createDockerBackend } from './docker-backend.ts';
@@ -22,9 +21,9 @@ export function scalePolicy(config: Config): ScalePolicy {
 }
 
 /**
- * The backend config.autoscale.backend names, or null for none. A backend that cannot even be
- * set up (an unreadable kubeconfig) still comes back: one that reports the problem on every
- * pass, so the gateway runs and the admin sees why nothing scales.
+ * The backend config.autoscale.backend names, or null for none. Neither touches its platform
+ * here: a problem (no socket, an unreadable kubeconfig) shows on the reconciler's first pass,
+ * so the gateway runs and the admin sees why nothing scales.
  */
 export function createBackend(
   config: Config,
@@ -34,14 +33,9 @@ export function createBackend(
   const kind = config.autoscale.backend;
   if (kind === 'none') return null;
   const log = logger.child({ component: 'autoscale', backend: kind });
-  try {
-    return kind === 'docker'
-      ? dockerBackend(config, brokerUrl, log)
-      : createKubernetesBackend({ ...config.kubernetes, logger: log });
-  } catch (err) {
-    if (!isProximaError(err)) throw err;
-    return brokenBackend(kind, err);
-  }
+  return kind === 'docker'
+    ? dockerBackend(config, brokerUrl, log)
+    : createKubernetesBackend({ ...config.kubernetes, logger: log });
 }
 
 function dockerBackend(config: Config, brokerUrl: string, logger: Logger): ScaleBackend {
@@ -80,14 +74,5 @@ export function encoderEnv(config: Config, brokerUrl: string): Record<string, st
     PROXIMA_WORKER__CONCURRENCY: '1',
     PROXIMA_ENCODER__IDLE_EXIT_SECONDS: String(config.encoder.idle_exit_seconds),
     PROXIMA_LOG__LEVEL: config.log.level,
-  };
-}
-
-function brokenBackend(kind: ScaleBackend['kind'], err: ProximaError): ScaleBackend {
-  return {
-    kind,
-    target: '(not set up)',
-    list: () => Promise.reject(err),
-    scaleTo: () => Promise.reject(err),
   };
 }

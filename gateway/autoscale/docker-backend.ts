@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { DependencyError, isProximaError } from '../../core/errors.ts';
+import { DependencyError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { encoderState, type Encoder, type ScaleBackend, type WorkerActivity } from './backend.ts';
 
@@ -219,7 +219,7 @@ export function dockerError(
   what: string,
   opts: Pick<DockerBackendOptions, 'target' | 'image' | 'network'>,
 ): DependencyError {
-  if (isProximaError(err) && err instanceof DependencyError) return err;
+  if (err instanceof DependencyError) return err;
   const e = (err ?? {}) as ModemError;
   const detail = (e.json?.message ?? e.message ?? String(err)).trim();
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT') {

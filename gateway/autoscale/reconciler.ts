@@ -72,12 +72,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         lastChangeAt = at;
       }
     } catch (err) {
+      const current = encoders.filter((e) => e.state !== 'exiting').length;
       decision = {
         at,
         load: load ?? { waiting: 0, prioritized: 0, delayedDue: 0, active: 0 },
         encoders: countStates(encoders),
-        current: encoders.filter((e) => e.state !== 'exiting').length,
-        desired: encoders.filter((e) => e.state !== 'exiting').length,
+        current,
+        desired: current,
         reason: 'backend error: retrying on the next pass',
         error: asJobError(err),
       };
@@ -156,11 +157,7 @@ export function activityOf(
 ): WorkerActivity {
   const busy = new Set<string>();
   const idle = new Set<string>();
-  for (const w of workers) {
-    const name = w.instance ?? w.host;
-    if (w.current.length > 0) busy.add(name);
-    else if (!busy.has(name)) idle.add(name);
-  }
+  for (const w of workers) (w.current.length > 0 ? busy : idle).add(w.instance ?? w.host);
   for (const name of busy) idle.delete(name);
   return { busy, idle };
 }
@@ -173,10 +170,9 @@ function countStates(encoders: readonly Encoder[]): ScaleDecisionView['encoders'
 
 function asJobError(err: unknown): NonNullable<ScaleDecisionView['error']> {
   if (isProximaError(err)) return { code: err.code, message: err.message, hint: err.hint };
-  const e = err as { code?: unknown; message?: unknown; hint?: unknown };
   return {
-    code: typeof e?.code === 'string' ? e.code : 'AUTOSCALE_FAILED',
-    message: typeof e?.message === 'string' ? e.message : String(err),
-    hint: typeof e?.hint === 'string' ? e.hint : 'see the gateway log',
+    code: 'AUTOSCALE_FAILED',
+    message: err instanceof Error ? err.message : String(err),
+    hint: 'see the gateway log',
   };
 }
