@@ -8,6 +8,9 @@ paths:
   # Where proxies are written. The source folder is mirrored below it:
   # /media/day1/A001.mp4 -> <proxy_root>/media/day1/A001.mov
   proxy_root: "~/Proxima Proxies"
+  # Folders sources must be below (e.g. ["/Volumes/Footage", "/mnt/nas"]); a source elsewhere
+  # is refused. Empty: any folder.
+  media_roots: []
 
 broker:
   # redis:// URL of the shared broker. Empty: "proxima up" starts a private redis-server.
@@ -26,6 +29,11 @@ gateway:
   listen: 127.0.0.1:8765
   # Shared secret. When set, every API call needs "Authorization: Bearer <token>".
   token: ""
+  # Host names the gateway answers to besides its listen address and loopback names, e.g.
+  # ["proxima.studio.lan"]. Requests naming another Host or Origin are refused.
+  allowed_hosts: []
+  # Seconds the CLI keeps reconnecting to a gateway that went away while it waits.
+  reconnect_seconds: 300
 
 worker:
   # Jobs encoded at once by one "proxima work" process. 0: half the CPU cores, at least 1.
@@ -39,6 +47,12 @@ worker:
   # Seconds a starting worker tries to reach the broker before it stops with an error (a
   # broker lost later is waited for: work pauses, nothing fails).
   broker_wait_seconds: 30
+  # Seconds a worker told to stop waits for its jobs and the broker before it exits anyway.
+  stop_seconds: 30
+  # Seconds without progress from ffmpeg before it is killed and its job retried (at least 5).
+  stall_seconds: 120
+  # Seconds one ffprobe may take before it is killed (at least 5).
+  probe_seconds: 60
 
 encoding:
   # prores-proxy (ProRes 422 Proxy) or dnxhr-lb (DNxHR LB).

@@ -15,6 +15,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Where proxies are written; the source folder structure is mirrored below it. */
       proxy_root: z.string().min(1).default('~/Proxima Proxies'),
+      /** Folders sources must be below; a source elsewhere is refused. Empty: any. */
+      media_roots: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   broker: z
@@ -43,6 +45,13 @@ export const configSchema = z.strictObject({
       listen: hostPort.default('127.0.0.1:8765'),
       /** Shared secret; when set, API calls need `Authorization: Bearer <token>`. */
       token: z.string().default(''),
+      /**
+       * Host names the gateway answers to besides its listen address and loopback names
+       * (Host and Origin are checked, so a web page cannot drive it through DNS rebinding).
+       */
+      allowed_hosts: z.array(z.string().min(1).max(253)).default([]),
+      /** Seconds the CLI keeps reconnecting to a gateway that went away while it waits. */
+      reconnect_seconds: z.number().int().min(0).max(86_400).default(300),
     })
     .prefault({}),
   worker: z
@@ -57,6 +66,12 @@ export const configSchema = z.strictObject({
       lock_seconds: z.number().int().min(2).max(3600).default(30),
       /** Seconds a starting worker tries to reach the broker before it stops with an error. */
       broker_wait_seconds: z.number().int().min(1).max(3600).default(30),
+      /** Seconds a worker told to stop waits for its jobs and the broker before it exits anyway. */
+      stop_seconds: z.number().int().min(1).max(86_400).default(30),
+      /** Seconds without progress from ffmpeg before it is killed and its job retried. */
+      stall_seconds: z.number().int().min(5).max(86_400).default(120),
+      /** Seconds one ffprobe may take before it is killed. */
+      probe_seconds: z.number().int().min(5).max(3600).default(60),
     })
     .prefault({}),
   encoding: z
