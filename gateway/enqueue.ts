@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { z } from 'zod';
 import type { Config, PresetName } from '../core/config/schema.ts';
 import { InputError, isProximaError } from '../core/errors.ts';
@@ -126,6 +127,7 @@ export async function enqueueBatch(
       source: job.source,
       preset: plan.preset,
       proxyPath: job.proxyPath,
+      proxyRoot: path.resolve(deps.config.paths.proxy_root),
       queuedAt: now,
       ...(plan.reencode && { reencode: true }),
     });

@@ -13,6 +13,7 @@ import { redactUrl } from '../core/broker/connection.ts';
 import { parseListen } from '../gateway/server.ts';
 import { BAD_RESULT, countStates, jobViewFrom } from '../gateway/views.ts';
 import type { StoredJob } from '../gateway/queue/job-queue.ts';
+import { PROTOCOL_VERSION } from '../core/version.ts';
 import { encodeResult, sourceRef } from './helpers/gateway-fixture.ts';
 
 const config = configSchema.parse({
@@ -22,7 +23,10 @@ const config = configSchema.parse({
 
 test('planEnqueue uses the configured preset, collapses duplicates and mirrors paths', () => {
   const a = sourceRef('/media/a.mp4');
-  const plan = planEnqueue({ v: 1, sources: [a, sourceRef('/media/b.mov'), a] }, config);
+  const plan = planEnqueue(
+    { v: PROTOCOL_VERSION, sources: [a, sourceRef('/media/b.mov'), a] },
+    config,
+  );
   assert.equal(plan.preset, 'dnxhr-lb');
   assert.equal(plan.label, null);
   assert.deepEqual(
@@ -33,7 +37,7 @@ test('planEnqueue uses the configured preset, collapses duplicates and mirrors p
     ],
   );
   const windows = planEnqueue(
-    { v: 1, preset: 'prores-proxy', sources: [sourceRef('D:\\shoot\\A001.MP4')] },
+    { v: PROTOCOL_VERSION, preset: 'prores-proxy', sources: [sourceRef('D:\\shoot\\A001.MP4')] },
     config,
   );
   assert.equal(windows.preset, 'prores-proxy');
@@ -44,7 +48,10 @@ test('planEnqueue refuses two sources that would write one proxy file', () => {
   assert.throws(
     () =>
       planEnqueue(
-        { v: 1, sources: [sourceRef('/m/A001.mp4'), sourceRef('/m/A001.mp4', { size: 5 })] },
+        {
+          v: PROTOCOL_VERSION,
+          sources: [sourceRef('/m/A001.mp4'), sourceRef('/m/A001.mp4', { size: 5 })],
+        },
         config,
       ),
     (err: unknown) =>
@@ -92,11 +99,12 @@ test('job views decode errors, and a result of another shape makes the job faile
     id: 'px-000000000000000000000001',
     state: 'failed',
     data: {
-      v: 1,
+      v: PROTOCOL_VERSION,
       batchId: 'b-x-00000000',
       source: sourceRef('/m/a.mp4', { nameClash: false }),
       preset: 'prores-proxy',
       proxyPath: '/p/m/a.mov',
+      proxyRoot: '/p',
       queuedAt: 1,
     },
     attemptsMade: 3,

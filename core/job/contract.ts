@@ -71,6 +71,13 @@ export const enqueueRequestSchema = z.strictObject({
   resolve: resolveRequestSchema.optional(),
   /** Encode again even when the proxy exists or its job is done (an existing proxy is replaced). */
   reencode: z.boolean().optional(),
+  /** Files the client chose not to queue (stills, audio-only, filtered), kept in the batch summary. */
+  skipped: z
+    .array(
+      z.strictObject({ path: z.string().min(1).max(4096), reason: z.string().min(1).max(1000) }),
+    )
+    .max(100_000)
+    .optional(),
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
@@ -80,6 +87,8 @@ export const encodeJobSchema = z.strictObject({
   source: sourceRefSchema,
   preset: presetNameSchema,
   proxyPath: z.string(),
+  /** The proxy root proxyPath is below: no folder between them may lead outside it. */
+  proxyRoot: z.string(),
   /** Epoch ms; a job waiting longer than broker.job_expires is dropped. */
   queuedAt: z.number(),
   /** Replace a verified proxy already at proxyPath instead of reusing it. */

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { PresetName } from '../../core/config/schema.ts';
 import { configSchema, type Config } from '../../core/config/schema.ts';
 import { encodeJobSchema, type EncodeJob } from '../../core/job/contract.ts';
@@ -36,6 +37,7 @@ export function jobFor(
       source,
       preset,
       proxyPath: proxyPathFor(file, proxyRoot),
+      proxyRoot: path.resolve(proxyRoot),
       queuedAt: Date.now(),
     }),
   };
