@@ -29,7 +29,7 @@ export interface GatewayClient {
   /** The most recent batches, newest first. */
   batches(limit?: number): Promise<BatchListResponse>;
   /** The batch's server-sent events, starting with a snapshot; ends when the stream ends. */
-  events(id: string, signal?: AbortSignal): AsyncIterable<BatchEvent>;
+  events(id: string, options?: EventsOptions): AsyncIterable<BatchEvent>;
   status(): Promise<StatusResponse>;
   purge(): Promise<PurgeResponse>;
 }
@@ -42,6 +42,23 @@ export interface GatewayClientOptions {
   /** Per request, except the event stream. */
   timeoutMs?: number;
 }
+
+export interface EventsOptions {
+  signal?: AbortSignal;
+  /**
+   * Called whenever the gateway is heard from: the response, then every chunk of the stream,
+   * heartbeat comments included. A batch queued behind a long one has no events for hours.
+   */
+  onContact?(): void;
+  /**
+   * A stream silent this long (no event, no heartbeat) is taken as lost: a gateway machine that
+   * vanished without closing the connection would otherwise keep it open forever.
+   */
+  silenceMs?: number;
+}
+
+/** The gateway sends a heartbeat every 15 s; three missed ones mean the stream is dead. */
+export const DEFAULT_SILENCE_MS = 45_000;
 
 /** An error response from the gateway, carrying its code and hint through to the printer. */
 export class GatewayError extends ProximaError {
@@ -124,26 +141,72 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     batch: (id) => json(batchViewSchema, 'GET', `/v1/batches/${encodeURIComponent(id)}`),
     batches: (limit = 20) => json(batchListResponseSchema, 'GET', `/v1/batches?limit=${limit}`),
     status: () => json(statusResponseSchema, 'GET', '/v1/status'),
-    purge: () => json(purgeResponseSchema, 'POST', '/v1/purge'),
-    async *events(id, signal) {
+    // An empty JSON body: the gateway takes writes only as JSON, so web pages cannot send them.
+    purge: () => json(purgeResponseSchema, 'POST', '/v1/purge', {}),
+    async *events(id, opts = {}) {
       const route = `/v1/batches/${encodeURIComponent(id)}/events`;
-      const res = await send('GET', route, {
-        signal: signal ?? new AbortController().signal,
-        accept: 'text/event-stream',
-      });
-      if (!res.body) return;
-      for await (const message of parseSse(res.body)) {
-        let data: unknown;
+      const silenceMs = opts.silenceMs ?? DEFAULT_SILENCE_MS;
+      // Our own controller, so silence can end the request without touching the caller's signal.
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(opts.signal?.reason);
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      let silent = false;
+      let timer: NodeJS.Timeout | undefined;
+      const heard = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          silent = true;
+          controller.abort();
+        }, silenceMs);
+      };
+      const silence = () =>
+        new DependencyError(
+          'GATEWAY_SILENT',
+          `gateway at ${options.url} sent nothing on GET ${route} for ${silenceMs / 1000} s`,
+          'check the gateway and the network between (a proxy may hold the connection open)',
+        );
+      heard();
+      try {
+        let res: Response;
         try {
-          data = JSON.parse(message.data);
-        } catch {
-          throw badResponse(options.url, 'GET', route, `event data is not JSON`);
+          res = await send('GET', route, {
+            signal: controller.signal,
+            accept: 'text/event-stream',
+          });
+        } catch (err) {
+          if (silent) throw silence();
+          throw err;
         }
-        const parsed = batchEventSchema.safeParse(data);
-        if (!parsed.success) {
-          throw badResponse(options.url, 'GET', route, parsed.error.issues[0]?.message ?? '');
+        opts.onContact?.();
+        if (!res.body) return;
+        const body = counted(res.body, () => {
+          heard();
+          opts.onContact?.();
+        });
+        try {
+          for await (const message of parseSse(body)) {
+            let data: unknown;
+            try {
+              data = JSON.parse(message.data);
+            } catch {
+              throw badResponse(options.url, 'GET', route, `event data is not JSON`);
+            }
+            const parsed = batchEventSchema.safeParse(data);
+            if (!parsed.success) {
+              throw badResponse(options.url, 'GET', route, parsed.error.issues[0]?.message ?? '');
+            }
+            yield parsed.data;
+          }
+        } catch (err) {
+          if (silent) throw silence();
+          throw err;
         }
-        yield parsed.data;
+      } finally {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        // A consumer that stops early (done, Ctrl-C) must not leave the connection open.
+        controller.abort();
       }
     },
   };
@@ -184,18 +247,31 @@ function badResponse(url: string, method: string, route: string, detail: string)
   );
 }
 
+/** The same bytes, with `onChunk` called as each arrives. */
+async function* counted(
+  body: ReadableStream<Uint8Array>,
+  onChunk: () => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    onChunk();
+    yield chunk;
+  }
+}
+
 export interface SseMessage {
   event: string;
   data: string;
 }
 
 /** text/event-stream framing: fields per line, messages separated by a blank line. */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+export async function* parseSse(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   let buffer = '';
   let event = '';
   let data: string[] = [];
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {

@@ -1,18 +1,20 @@
 import { isProximaError } from '../core/errors.ts';
+import { terminalText } from './terminal-text.ts';
 
 export interface ErrorSink {
   write(chunk: string): unknown;
 }
 
 /**
- * The one place errors reach the user: `error: <message>` and `hint: <hint>` on stderr.
+ * The one place errors reach the user: `error: <message>` and `hint: <hint>` on stderr, each one
+ * line with control characters escaped (messages quote file names and the gateway's words).
  * Returns the exit code the entry should use. Unexpected errors keep their stack under --verbose,
  * because that is what a bug report needs.
  */
 export function printError(err: unknown, stderr: ErrorSink, verbose = false): number {
   if (isProximaError(err)) {
-    stderr.write(`error: ${err.message}\n`);
-    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    stderr.write(`error: ${terminalText(err.message)}\n`);
+    if (err.hint) stderr.write(`hint: ${terminalText(err.hint)}\n`);
     return err.exitCode;
   }
   if (isCommanderError(err)) {
@@ -20,7 +22,7 @@ export function printError(err: unknown, stderr: ErrorSink, verbose = false): nu
     return err.exitCode === 0 ? 0 : 2;
   }
   const message = err instanceof Error ? err.message : String(err);
-  stderr.write(`error: ${message}\n`);
+  stderr.write(`error: ${terminalText(message)}\n`);
   if (verbose && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
   else stderr.write('hint: run again with --verbose for details\n');
   return 1;

@@ -9,6 +9,7 @@ import { proxyFinder } from '../resolve/find-proxies.ts';
 import { countFailed, linkProxies, linkTargets, type LinkTarget } from '../resolve/link-proxies.ts';
 import { bridgeFor } from '../resolve/open-from-context.ts';
 import { planFromResolve } from '../sources/resolve-sources.ts';
+import { terminalText } from '../terminal-text.ts';
 
 const optionsSchema = z
   .object({
@@ -43,6 +44,11 @@ export function linkCommand(ctx: CliContext): Command {
     .action((opts: unknown, cmd: Command) => ctx.run(cmd, () => runLink(ctx, opts)));
 }
 
+/** Lines for the terminal: clip, project and timeline names are the user's, escaped. */
+function sayTo(ctx: CliContext): (line: string) => void {
+  return (line) => ctx.io.stdout.write(`${terminalText(line)}\n`);
+}
+
 async function runLink(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'link');
   return opts.scan ? linkScanned(ctx, opts) : linkBatch(ctx, opts);
@@ -51,7 +57,7 @@ async function runLink(ctx: CliContext, raw: unknown): Promise<number> {
 /** From the batch record the gateway keeps: which clip each job's proxy is for. */
 async function linkBatch(ctx: CliContext, opts: LinkOptions): Promise<number> {
   const { config } = ctx.load().loaded;
-  const out = ctx.io.stdout;
+  const say = sayTo(ctx);
   const batch = await resolveBatch(gatewayClientFor(config), opts.batch, opts.timeline);
   const links = batch.resolve!;
   const clips =
@@ -67,10 +73,10 @@ async function linkBatch(ctx: CliContext, opts: LinkOptions): Promise<number> {
     if (proxyPath) targets.push({ mediaId: c.mediaId, name: c.name, proxyPath });
     else notReady.push(`not ready  ${c.name}: ${notDone(job)}`);
   }
-  out.write(
-    `batch ${batch.id}: project ${links.project}, ${links.timelines.join(', ')}: ${targets.length} to link${notReady.length ? `, ${notReady.length} without a proxy yet` : ''}\n`,
+  say(
+    `batch ${batch.id}: project ${links.project}, ${links.timelines.join(', ')}: ${targets.length} to link${notReady.length ? `, ${notReady.length} without a proxy yet` : ''}`,
   );
-  for (const line of notReady) out.write(`${line}\n`);
+  for (const line of notReady) say(line);
 
   const bridge = await bridgeFor(ctx);
   try {
@@ -82,9 +88,9 @@ async function linkBatch(ctx: CliContext, opts: LinkOptions): Promise<number> {
         `open ${JSON.stringify(links.project)} in Resolve, then run \`proxima link\` again`,
       );
     }
-    const outcomes = await linkProxies(bridge, targets, links.project, (l) => out.write(`${l}\n`));
+    const outcomes = await linkProxies(bridge, targets, links.project, say);
     const failed = countFailed(outcomes);
-    out.write(`linked ${outcomes.length - failed}, not linked ${failed + notReady.length}\n`);
+    say(`linked ${outcomes.length - failed}, not linked ${failed + notReady.length}`);
     return failed + notReady.length > 0 ? 1 : 0;
   } finally {
     await bridge.close();
@@ -135,7 +141,7 @@ function notDone(job: JobView | undefined): string {
 /** Without a batch: the timeline's clips that have no online proxy, matched to files on disk. */
 async function linkScanned(ctx: CliContext, opts: LinkOptions): Promise<number> {
   const { config } = ctx.load().loaded;
-  const out = ctx.io.stdout;
+  const say = sayTo(ctx);
   const bridge = await bridgeFor(ctx);
   try {
     // --reencode puts every clip without an online proxy among the candidates.
@@ -156,11 +162,11 @@ async function linkScanned(ctx: CliContext, opts: LinkOptions): Promise<number> 
         missing.push(`${c.name} (${found.length} proxies share its name: ${found.join(', ')})`);
       } else missing.push(c.name);
     }
-    out.write(`resolve: project ${project}, ${timelines.join(', ')}: ${targets.length} to link\n`);
-    for (const name of missing) out.write(`note: no proxy found for ${name}\n`);
-    const outcomes = await linkProxies(bridge, targets, project, (l) => out.write(`${l}\n`));
+    say(`resolve: project ${project}, ${timelines.join(', ')}: ${targets.length} to link`);
+    for (const name of missing) say(`note: no proxy found for ${name}`);
+    const outcomes = await linkProxies(bridge, targets, project, say);
     const failed = countFailed(outcomes);
-    out.write(`linked ${outcomes.length - failed}, not linked ${failed}\n`);
+    say(`linked ${outcomes.length - failed}, not linked ${failed}`);
     return failed > 0 ? 1 : 0;
   } finally {
     await bridge.close();

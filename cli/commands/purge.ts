@@ -5,6 +5,7 @@ import { InputError } from '../../core/errors.ts';
 import type { CliContext } from '../context.ts';
 import { parseOptions } from '../options.ts';
 import { gatewayClientFor } from '../gateway-client.ts';
+import { terminalText } from '../terminal-text.ts';
 
 const optionsSchema = z.object({ yes: z.boolean().default(false) });
 
@@ -36,7 +37,7 @@ async function runPurge(ctx: CliContext, raw: unknown): Promise<number> {
     let answer: string;
     try {
       answer = await rl.question(
-        `remove ${status.counts.waiting} waiting job${status.counts.waiting === 1 ? '' : 's'} from queue ${status.queue}? [y/N] `,
+        `remove ${status.counts.waiting} waiting job${status.counts.waiting === 1 ? '' : 's'} from queue ${terminalText(status.queue)}? [y/N] `,
       );
     } finally {
       rl.close();

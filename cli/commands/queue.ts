@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { InputError } from '../../core/errors.ts';
+import { InputError, isProximaError } from '../../core/errors.ts';
 import {
   presetNameSchema,
   type EnqueueRequest,
   type EnqueueResponse,
+  type JobError,
   type JobView,
 } from '../../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
@@ -44,6 +45,7 @@ import {
   type SkipNote,
 } from '../sources/scan-sources.ts';
 import { timelineFileSources } from '../sources/timeline-file-sources.ts';
+import { terminalJson, terminalText } from '../terminal-text.ts';
 
 const optionsSchema = z
   .object({
@@ -108,6 +110,19 @@ export function queueCommand(ctx: CliContext): Command {
     );
 }
 
+/**
+ * What --json prints, filled in as the command learns it, so that an error at any point still
+ * prints one JSON object with what is known, and the error.
+ */
+interface JsonReport {
+  response: EnqueueResponse | null;
+  state: BatchState | null;
+  skipped: readonly SkipNote[];
+  waited: boolean;
+  links?: readonly LinkOutcome[];
+  printed: boolean;
+}
+
 /** Clips of Resolve timelines being queued, and the links made for them so far. */
 interface ResolveSession {
   bridge: ResolveBridge;
@@ -116,10 +131,28 @@ interface ResolveSession {
 }
 
 export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
+  const report: JsonReport = {
+    response: null,
+    state: null,
+    skipped: [],
+    waited: false,
+    printed: false,
+  };
+  try {
+    return await queueFrom(ctx, raw, report);
+  } catch (err) {
+    // Read from the raw options: a bad option value is an error --json must report too.
+    const json = (raw as { json?: unknown } | null)?.json === true;
+    if (json && !report.printed) printReport(ctx, report, jobErrorOf(err));
+    throw err;
+  }
+}
+
+async function queueFrom(ctx: CliContext, raw: unknown, report: JsonReport): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'queue', { paths: 'PATHS' });
   const { config } = ctx.load().loaded;
   const note = (line: string) => {
-    if (!opts.json) ctx.io.stdout.write(`${line}\n`);
+    if (!opts.json) ctx.io.stdout.write(`${terminalText(line)}\n`);
   };
 
   const paths = [...opts.paths];
@@ -132,7 +165,7 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
       for (const p of paths) note(`encode  ${p}`);
       return 0;
     }
-    return queuePaths(ctx, opts, paths, null);
+    return queuePaths(ctx, opts, paths, null, report);
   }
 
   const bridge = await bridgeFor(ctx);
@@ -155,6 +188,7 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
     }
 
     const session: ResolveSession = { bridge, plan, links: [] };
+    report.links = session.links;
     // Proxies already on disk are linked before anything is queued: nothing to wait for.
     const onDisk = plan.plan.link.flatMap((c) => linkTargets(c));
     session.links.push(...(await linkProxies(bridge, onDisk, plan.project, note)));
@@ -162,11 +196,12 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
     if (paths.length === 0) {
       note('nothing to encode');
       if (opts.json) {
-        ctx.io.stdout.write(`${JSON.stringify({ batch: null, links: session.links }, null, 2)}\n`);
+        report.printed = true;
+        ctx.io.stdout.write(`${terminalJson({ batch: null, links: session.links })}\n`);
       }
       return countFailed(session.links) > 0 ? 1 : 0;
     }
-    const code = await queuePaths(ctx, opts, paths, session);
+    const code = await queuePaths(ctx, opts, paths, session, report);
     return countFailed(session.links) > 0 ? Math.max(code, 1) : code;
   } finally {
     await bridge.close();
@@ -178,6 +213,7 @@ async function queuePaths(
   opts: QueueOptions,
   paths: string[],
   resolve: ResolveSession | null,
+  report: JsonReport,
 ): Promise<number> {
   const { loaded, logger } = ctx.load();
   const { config } = loaded;
@@ -186,7 +222,9 @@ async function queuePaths(
     extensions: config.filters.extensions,
     proxyRoot: config.paths.proxy_root,
   });
-  if (!opts.json) for (const line of skipNoteLines(scan.skipped)) out.write(`${line}\n`);
+  report.skipped = scan.skipped;
+  if (!opts.json)
+    for (const line of skipNoteLines(scan.skipped)) out.write(`${terminalText(line)}\n`);
   if (scan.sources.length === 0) {
     throw new InputError(
       'NOTHING_TO_QUEUE',
@@ -210,10 +248,13 @@ async function queuePaths(
       resolve: resolve
         ? resolveRequest(resolve.plan, (p) => queuedAs.get(path.resolve(p)))
         : undefined,
+      skipped: skippedForRequest(scan.skipped),
     },
-    (line) => ctx.io.stderr.write(`${line}\n`),
+    (line) => ctx.io.stderr.write(`${terminalText(line)}\n`),
   );
   const { batch } = response;
+  report.response = response;
+  report.state = stateFromSnapshot(batch);
   logger.debug({ batch: batch.id, jobs: batch.jobs.length }, 'queued');
   // Without the batch's record (an older gateway) only a scan of the proxy root finds them.
   const linkLater = recorded ? `proxima link --batch ${batch.id}` : 'proxima link --scan';
@@ -221,14 +262,11 @@ async function queuePaths(
   const wait = opts.wait ?? (opts.json || Boolean(out.isTTY));
   if (!opts.json) {
     out.write(
-      `queued ${batch.jobs.length} file${batch.jobs.length === 1 ? '' : 's'} as batch ${batch.id} (${batch.preset}${response.deduplicated ? `, ${response.deduplicated} already queued or done` : ''})\n`,
+      `${terminalText(`queued ${batch.jobs.length} file${batch.jobs.length === 1 ? '' : 's'} as batch ${batch.id} (${batch.preset}${response.deduplicated ? `, ${response.deduplicated} already queued or done` : ''})`)}\n`,
     );
   }
   if (!wait) {
-    if (opts.json)
-      out.write(
-        `${JSON.stringify(jsonSummary(response, stateFromSnapshot(batch), scan.skipped, false, resolve?.links), null, 2)}\n`,
-      );
+    if (opts.json) printReport(ctx, report);
     else {
       out.write('not waiting; `proxima status` shows the queue\n');
       if (resolve) {
@@ -238,6 +276,7 @@ async function queuePaths(
     return 0;
   }
 
+  report.waited = true;
   const interrupt = onInterrupt();
   let state: BatchState;
   try {
@@ -247,16 +286,27 @@ async function queuePaths(
       mode: opts.json ? 'silent' : out.isTTY ? 'tty' : 'plain',
       logger,
       signal: interrupt.signal,
-      onState: linker?.onState,
+      giveUpAfterMs: config.gateway.reconnect_seconds * 1000,
+      notices: ctx.io.stderr,
+      onState: (s, note) => {
+        report.state = s;
+        linker?.onState(s, note);
+      },
     });
     await linker?.done();
   } catch (err) {
     const reason: unknown = interrupt.signal.reason;
     if (reason instanceof Interrupted) {
-      ctx.io.stderr.write(
-        `stopped watching batch ${batch.id}; its jobs keep running (see \`proxima status\`)\n`,
-      );
+      const stopped = `stopped watching batch ${batch.id}; its jobs keep running`;
+      ctx.io.stderr.write(`${terminalText(stopped)} (see \`proxima status\`)\n`);
       if (resolve) ctx.io.stderr.write(`\`${linkLater}\` links them later\n`);
+      if (opts.json) {
+        printReport(ctx, report, {
+          code: 'INTERRUPTED',
+          message: `${stopped} (${reason.signalName})`,
+          hint: resolve ? `\`${linkLater}\` links them later` : 'see `proxima status`',
+        });
+      }
       return signalExitCode(reason.signalName);
     }
     throw err;
@@ -264,38 +314,84 @@ async function queuePaths(
     interrupt.dispose();
   }
 
-  if (opts.json) {
-    out.write(
-      `${JSON.stringify(jsonSummary(response, state, scan.skipped, true, resolve?.links), null, 2)}\n`,
-    );
-  } else {
-    printSummary(out, state, response);
-  }
+  if (opts.json) printReport(ctx, report);
+  else printSummary(out, state, response);
   return succeeded(state) ? 0 : 1;
 }
 
 /**
- * A gateway of an earlier version refuses the `resolve` field; the batch is queued without it,
- * so only `proxima link --scan` can find its proxies later.
+ * The walk's skip notes as the request carries them, within the contract's limits: a name too
+ * long to send is left out of the list, not a reason to refuse the batch.
  */
-/** The batch, and whether the gateway kept its Resolve record (an older one cannot). */
+export function skippedForRequest(
+  skipped: readonly SkipNote[],
+): EnqueueRequest['skipped'] | undefined {
+  const sendable = skipped
+    .filter((s) => s.path.length >= 1 && s.path.length <= 4096)
+    .slice(0, 100_000)
+    .map((s) => ({ path: s.path, reason: s.reason }));
+  return sendable.length > 0 ? sendable : undefined;
+}
+
+/** The --json output for what is known so far; once per run. */
+function printReport(ctx: CliContext, report: JsonReport, error?: JobError): void {
+  report.printed = true;
+  const value = report.response
+    ? jsonSummary(
+        report.response,
+        report.state ?? stateFromSnapshot(report.response.batch),
+        report.skipped,
+        report.waited,
+        report.links,
+      )
+    : { batch: null, skipped: report.skipped, ...(report.links && { links: report.links }) };
+  ctx.io.stdout.write(`${terminalJson(error ? { ...value, error } : value)}\n`);
+}
+
+/** An error as the --json output carries it, with the same code and hint printError shows. */
+function jobErrorOf(err: unknown): JobError {
+  if (isProximaError(err)) return { code: err.code, message: err.message, hint: err.hint };
+  return {
+    code: 'INTERNAL',
+    message: err instanceof Error ? err.message : String(err),
+    hint: 'run again with --verbose for details',
+  };
+}
+
+/** The optional request fields a gateway of an earlier version may not know. */
+const OPTIONAL_FIELDS = ['resolve', 'skipped'] as const;
+
+/** Pure: the optional field a refusal names as unknown, if that is what it is. */
+export function refusedField(err: unknown): (typeof OPTIONAL_FIELDS)[number] | null {
+  if (!(err instanceof GatewayError) || err.code !== 'INVALID_REQUEST') return null;
+  return OPTIONAL_FIELDS.find((f) => err.message.startsWith(`${f}: unknown field`)) ?? null;
+}
+
+/**
+ * The batch, and whether the gateway kept its Resolve record. A gateway of an earlier version
+ * refuses a field it does not know; the batch is queued without it. Without `resolve` only
+ * `proxima link --scan` finds its proxies later; without `skipped` only this summary lists the
+ * files left out.
+ */
 async function enqueue(
   client: GatewayClient,
   request: EnqueueRequest,
   warn: (line: string) => void,
 ): Promise<{ response: EnqueueResponse; recorded: boolean }> {
-  try {
-    return { response: await client.enqueue(request), recorded: Boolean(request.resolve) };
-  } catch (err) {
-    const olderGateway =
-      err instanceof GatewayError &&
-      err.code === 'INVALID_REQUEST' &&
-      err.message.startsWith('resolve: unknown field');
-    if (!olderGateway || !request.resolve) throw err;
-    warn(
-      'warning: the gateway is of an earlier version and keeps no record of the Resolve clips; `proxima link --scan` finds the proxies later',
-    );
-    return { response: await client.enqueue({ ...request, resolve: undefined }), recorded: false };
+  let sent = request;
+  for (;;) {
+    try {
+      return { response: await client.enqueue(sent), recorded: Boolean(sent.resolve) };
+    } catch (err) {
+      const field = refusedField(err);
+      if (field === null || sent[field] === undefined) throw err;
+      if (field === 'resolve') {
+        warn(
+          'warning: the gateway is of an earlier version and keeps no record of the Resolve clips; `proxima link --scan` finds the proxies later',
+        );
+      }
+      sent = { ...sent, [field]: undefined };
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import type { StatusResponse } from '../../core/job/contract.ts';
 import type { CliContext } from '../context.ts';
 import { parseOptions } from '../options.ts';
 import { gatewayClientFor } from '../gateway-client.ts';
+import { terminalJson, terminalLines } from '../terminal-text.ts';
 
 const optionsSchema = z.object({ json: z.boolean().default(false) });
 
@@ -19,13 +20,18 @@ async function runStatus(ctx: CliContext, raw: unknown): Promise<number> {
   const { loaded } = ctx.load();
   const status = await gatewayClientFor(loaded.config).status();
   const text = opts.json
-    ? `${JSON.stringify(status, null, 2)}\n`
-    : renderStatus(status, Date.now());
+    ? `${terminalJson(status)}\n`
+    : terminalLines(statusLines(status, Date.now()));
   ctx.io.stdout.write(text);
   return 0;
 }
 
 export function renderStatus(status: StatusResponse, now: number): string {
+  return `${statusLines(status, now).join('\n')}\n`;
+}
+
+/** Raw lines: host names and sources as the gateway sent them, escaped where they are printed. */
+export function statusLines(status: StatusResponse, now: number): string[] {
   const c = status.counts;
   const lines = [
     `queue ${status.queue}: ${c.waiting} waiting, ${c.active} active, ${c.delayed} delayed, ${c.completed} completed, ${c.failed} failed`,
@@ -44,7 +50,7 @@ export function renderStatus(status: StatusResponse, now: number): string {
     }
   }
   if (status.autoscale) lines.push(...renderAutoscale(status.autoscale));
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 function renderAutoscale(a: NonNullable<StatusResponse['autoscale']>): string[] {

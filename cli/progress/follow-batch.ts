@@ -1,9 +1,10 @@
 import type { Logger } from '../../core/log.ts';
 import type { EnqueueResponse } from '../../core/job/contract.ts';
 import type { GatewayClient } from '../gateway-client.ts';
+import { terminalLines, terminalText } from '../terminal-text.ts';
 import type { BatchState } from './batch-state.ts';
 import { createProgressView, type OutputStream, type ViewMode } from './progress-view.ts';
-import { renderSummary } from './render-progress.ts';
+import { renderConnectionNote, renderSummary } from './render-progress.ts';
 import { watchBatch } from './watch-batch.ts';
 
 export interface FollowOptions {
@@ -15,6 +16,10 @@ export interface FollowOptions {
   failed?: Promise<never>;
   /** Called with every new state, after the display; `note` prints a line through it. */
   onState?(state: BatchState, note: (line: string) => void): void;
+  /** gateway.reconnect_seconds, in ms: how long a lost gateway is waited for. */
+  giveUpAfterMs?: number;
+  /** Where lost and regained connections are told when the view is silent (--json: stderr). */
+  notices?: OutputStream;
 }
 
 /** Shows a queued batch until the gateway reports it done; the display is tidied either way. */
@@ -24,14 +29,21 @@ export async function followBatch(
   options: FollowOptions,
 ): Promise<BatchState> {
   const view = createProgressView(options.out, options.mode);
+  const notices = options.notices;
+  const tell =
+    options.mode === 'silent'
+      ? (line: string) => notices?.write(`${terminalText(line)}\n`)
+      : (line: string) => view.note(line);
   try {
     const watching = watchBatch(client, response.batch, {
       onState: (s) => {
         view.update(s);
         options.onState?.(s, (line) => view.note(line));
       },
+      onConnection: (note) => tell(renderConnectionNote(note)),
       signal: options.signal,
       logger: options.logger,
+      giveUpAfterMs: options.giveUpAfterMs,
     });
     return await (options.failed ? Promise.race([watching, options.failed]) : watching);
   } finally {
@@ -45,6 +57,7 @@ export function printSummary(
   response: EnqueueResponse,
   listProxies = false,
 ): void {
-  const lines = renderSummary(state, { deduplicated: response.deduplicated, listProxies });
-  out.write(`${lines.join('\n')}\n`);
+  out.write(
+    terminalLines(renderSummary(state, { deduplicated: response.deduplicated, listProxies })),
+  );
 }

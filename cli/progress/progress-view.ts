@@ -1,6 +1,7 @@
 import { stateChanges, type BatchState } from './batch-state.ts';
 import { renderBars, renderJobLine } from './render-progress.ts';
 import type { JobView } from '../../core/job/contract.ts';
+import { terminalText } from '../terminal-text.ts';
 
 export interface OutputStream {
   write(chunk: string): unknown;
@@ -34,9 +35,11 @@ function plainView(out: OutputStream): ProgressView {
   const seen = new Map<string, JobView['state']>();
   return {
     update(state) {
-      for (const job of stateChanges(seen, state)) out.write(`${renderJobLine(job)}\n`);
+      for (const job of stateChanges(seen, state)) {
+        out.write(`${terminalText(renderJobLine(job))}\n`);
+      }
     },
-    note: (line) => out.write(`${line}\n`),
+    note: (line) => out.write(`${terminalText(line)}\n`),
     stop() {},
   };
 }
@@ -44,7 +47,8 @@ function plainView(out: OutputStream): ProgressView {
 const ESC = '\x1b[';
 
 /**
- * Finished jobs are printed once above the bars and scroll away like plain output; the bars
+ * Every line is escaped here (file names may hold control characters); the redraw's own
+ * sequences are added after. Finished jobs are printed once above the bars and scroll away like plain output; the bars
  * below them are redrawn in place, at most once per interval however fast progress arrives.
  */
 function ttyView(out: OutputStream, intervalMs: number): ProgressView {
@@ -82,11 +86,14 @@ function ttyView(out: OutputStream, intervalMs: number): ProgressView {
     update(state) {
       latest = state;
       for (const job of stateChanges(seen, state)) {
-        if (job.state === 'completed' || job.state === 'failed') pending.push(renderJobLine(job));
+        if (job.state === 'completed' || job.state === 'failed') {
+          pending.push(terminalText(renderJobLine(job)));
+        }
       }
       schedule();
     },
-    note(line) {
+    note(raw) {
+      const line = terminalText(raw);
       // Links can still finish after the bars are gone.
       if (stopped) return void out.write(`${line}\n`);
       pending.push(line);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { JobView } from '../../core/job/contract.ts';
+import { terminalText } from '../terminal-text.ts';
 import { tally, type BatchState } from './batch-state.ts';
+import type { ConnectionNote } from './watch-batch.ts';
 
 /** Pure text for the progress display and the summary; progress-view.ts puts it on screen. */
 
@@ -48,7 +50,8 @@ export function overallPct(state: BatchState): number {
 
 /**
  * One line per running job, then the overall line. Lines are one character shorter than the
- * terminal, so none wraps and the cursor arithmetic of the redraw stays right.
+ * terminal, so none wraps and the cursor arithmetic of the redraw stays right; names are
+ * escaped before they are fitted, since an escape is wider than the character it stands for.
  */
 export function renderBars(state: BatchState, columns: number): string[] {
   const nameWidth = Math.max(8, columns - 1 - TAIL_WIDTH);
@@ -57,7 +60,7 @@ export function renderBars(state: BatchState, columns: number): string[] {
     if (job.state !== 'active') continue;
     const pct = job.progress?.pct ?? 0;
     lines.push(
-      `${fitName(path.basename(job.source), nameWidth)} ${renderBar(pct, BAR_WIDTH)} ${pctText(pct)} ${speedText(job.progress?.speed)}`.trimEnd(),
+      `${fitName(terminalText(path.basename(job.source)), nameWidth)} ${renderBar(pct, BAR_WIDTH)} ${pctText(pct)} ${speedText(job.progress?.speed)}`.trimEnd(),
     );
   }
   const t = tally(state);
@@ -87,6 +90,14 @@ export function renderJobLine(job: JobView): string {
 }
 
 const GONE = 'removed from the queue or expired before it ran';
+
+/** The one line shown when the gateway is lost, and the one when it is back. */
+export function renderConnectionNote(note: ConnectionNote): string {
+  if (note.type === 'lost') {
+    return `lost the gateway at ${note.url}; reconnecting for up to ${Math.round(note.giveUpAfterMs / 1000)} s (the batch keeps running)`;
+  }
+  return `gateway back after ${(note.awayMs / 1000).toFixed(1)} s; resuming`;
+}
 
 export interface SummaryOptions {
   /** Jobs the gateway found already queued, running or done (not encoded again). */

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
-import type { SourceRef } from '../../core/job/contract.ts';
+import { sourcePathSchema, type SourceRef } from '../../core/job/contract.ts';
 import { statInput } from '../stat-input.ts';
 
 /**
@@ -56,7 +56,8 @@ export type SkipReason =
   | 'hidden file'
   | 'inside the proxy root'
   | 'not a regular file'
-  | 'unreadable';
+  | 'unreadable'
+  | 'control or text-direction characters in the name';
 
 export interface SkipNote {
   path: string;
@@ -189,6 +190,10 @@ export async function scanSources(
     if (!st.isFile()) return void skipped.set(file, 'not a regular file');
     const kind = classifyFile(file, options.extensions);
     if (kind !== 'video') return void skipped.set(file, SKIP_FOR_KIND[kind]);
+    // The gateway refuses such a path (it disguises the name); one file must not sink the batch.
+    if (!sourcePathSchema.safeParse(file).success) {
+      return void skipped.set(file, 'control or text-direction characters in the name');
+    }
     found.set(file, { path: file, size: st.size, mtimeMs: st.mtimeMs });
   };
 
