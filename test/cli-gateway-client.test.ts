@@ -54,6 +54,7 @@ function batch(jobs: JobView[]): BatchView {
     preset: 'prores-proxy',
     counts: { total: jobs.length, waiting: jobs.length, active: 0, completed: 0, failed: 0 },
     jobs,
+    skipped: [],
   };
 }
 
@@ -177,4 +178,125 @@ test('a response that does not match the contract is a named error, not a crash 
   } finally {
     server.close();
   }
+});
+
+test('heartbeats count as contact: a stream silent of events for longer than the give-up time survives a drop', async () => {
+  let connections = 0;
+  const server = createServer((_req, res) => {
+    connections++;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (connections === 1) {
+      // A batch queued behind a long one: no events for a while, only heartbeats, then a drop.
+      send(res, { type: 'snapshot', batch: batch([job('a')]) });
+      const beat = setInterval(() => res.write(': heartbeat\n\n'), 150);
+      setTimeout(() => {
+        clearInterval(beat);
+        res.socket?.destroy();
+      }, 2_500);
+      return;
+    }
+    const a = { ...job('a'), state: 'completed' as const, result: result('/p/m/a.mov') };
+    send(res, { type: 'snapshot', batch: batch([a]) });
+    send(res, {
+      type: 'done',
+      counts: { total: 1, waiting: 0, active: 0, completed: 1, failed: 0 },
+    });
+    res.end();
+  });
+  const url = await listen(server);
+  try {
+    const notes: string[] = [];
+    const final = await watchBatch(createGatewayClient({ url, token: '' }), batch([job('a')]), {
+      onState() {},
+      onConnection: (n) => notes.push(n.type),
+      giveUpAfterMs: 1_000,
+    });
+    assert.ok(final.done);
+    assert.equal(final.jobs[0]?.state, 'completed');
+    assert.equal(connections, 2);
+    assert.deepEqual(notes, ['lost', 'back']);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a stream that goes silent (no heartbeat) is dropped and opened again', async () => {
+  let connections = 0;
+  const server = createServer((_req, res) => {
+    connections++;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (connections === 1) {
+      // A half-open connection: the snapshot arrives, then nothing ever again.
+      send(res, { type: 'snapshot', batch: batch([job('a')]) });
+      return;
+    }
+    const a = { ...job('a'), state: 'completed' as const, result: result('/p/m/a.mov') };
+    send(res, { type: 'snapshot', batch: batch([a]) });
+    send(res, {
+      type: 'done',
+      counts: { total: 1, waiting: 0, active: 0, completed: 1, failed: 0 },
+    });
+    res.end();
+  });
+  const url = await listen(server);
+  try {
+    const final = await watchBatch(createGatewayClient({ url, token: '' }), batch([job('a')]), {
+      onState() {},
+      silenceMs: 400,
+      giveUpAfterMs: 30_000,
+    });
+    assert.ok(final.done);
+    assert.equal(connections, 2);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a gateway that stays away past the give-up time is GATEWAY_UNREACHABLE, told once', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    send(res, { type: 'snapshot', batch: batch([job('a')]) });
+    // Gone for good: the socket is cut and the server stops listening.
+    setTimeout(() => {
+      res.socket?.destroy();
+      server.close();
+    }, 100);
+  });
+  const url = await listen(server);
+  const notes: string[] = [];
+  const started = Date.now();
+  await assert.rejects(
+    watchBatch(createGatewayClient({ url, token: '' }), batch([job('a')]), {
+      onState() {},
+      onConnection: (n) => notes.push(n.type),
+      giveUpAfterMs: 1_500,
+    }),
+    (err: { code: string; message: string; hint: string }) => {
+      assert.equal(err.code, 'GATEWAY_UNREACHABLE');
+      assert.match(
+        err.message,
+        /^lost the gateway at .* while waiting for batch b-1: no contact for 2 s$/,
+      );
+      assert.match(err.hint, /gateway\.reconnect_seconds/);
+      return true;
+    },
+  );
+  console.log(
+    `FIGURE: gave up ${((Date.now() - started) / 1000).toFixed(1)} s after the last contact (limit 1.5 s)`,
+  );
+  assert.deepEqual(notes, ['lost']);
+});
+
+test('retry pauses double from 0.5 s to 5 s, and the last one ends at the deadline', async () => {
+  const { nextRetryMs, retryPlan } = await import('../cli/progress/watch-batch.ts');
+  const pauses: number[] = [];
+  let d: number | null = null;
+  for (let i = 0; i < 7; i++) pauses.push((d = nextRetryMs(d)));
+  assert.deepEqual(pauses, [500, 1000, 2000, 4000, 5000, 5000, 5000]);
+  assert.equal(retryPlan(0, 1_000, 300_000, 5_000), 5_000);
+  assert.equal(retryPlan(0, 298_000, 300_000, 5_000), 2_000);
+  assert.equal(retryPlan(0, 300_000, 300_000, 5_000), null);
+  assert.equal(retryPlan(0, 0, 0, 500), null);
 });
