@@ -1,16 +1,29 @@
 import { spawn } from 'node:child_process';
 import { createProgressParser } from '../core/ffmpeg/progress-parser.ts';
 import type { Progress } from '../core/job/contract.ts';
+import { guardedCommand, trackChild, type ChildGuard } from './child-guard.ts';
+import { advanced, tick, tickMsFor, type StallClock } from './stall-watch.ts';
 
 export interface RunOptions {
   signal?: AbortSignal;
   /** Source duration, to turn output time into a percentage. */
   durationSec: number;
   onProgress?: (p: Progress) => void;
+  /** Told when the stall watch kills this ffmpeg, with the reason the attempt fails with. */
+  onStall?: (reason: string) => void;
+  /** Told when this ffmpeg moves forward (so a worker flagged as stalled is healthy again). */
+  onAdvance?: () => void;
 }
 
 export interface FfmpegRunner {
   run(args: readonly string[], opts: RunOptions): Promise<void>;
+}
+
+export interface FfmpegRunnerOptions {
+  /** Runs ffmpeg so that it dies with this process (setpriv); plain spawn without. */
+  guard?: ChildGuard;
+  /** ffmpeg without progress this long is killed (worker.stall_seconds); 0: never. */
+  stallSeconds?: number;
 }
 
 /** Why ffmpeg failed: the process's last meaningful stderr line, and whether it was aborted. */
@@ -19,6 +32,8 @@ export class FfmpegFailed extends Error {
     readonly reason: string,
     readonly exitCode: number | null,
     readonly aborted: boolean,
+    /** Killed by the stall watch: no progress for worker.stall_seconds. */
+    readonly stalled = false,
   ) {
     super(`ffmpeg failed: ${reason}`);
     this.name = 'FfmpegFailed';
@@ -27,28 +42,78 @@ export class FfmpegFailed extends Error {
 
 const PROGRESS_INTERVAL_MS = 250;
 const STDERR_LINES = 20;
+/** After ffmpeg exits, how long a grandchild still holding its pipes may delay the result. */
+const CLOSE_GRACE_MS = 5000;
 
-export function createFfmpegRunner(binary: string): FfmpegRunner {
+export function createFfmpegRunner(
+  binary: string,
+  options: FfmpegRunnerOptions = {},
+): FfmpegRunner {
+  const stallMs = (options.stallSeconds ?? 0) * 1000;
   return {
     run(args, opts) {
       return new Promise<void>((resolve, reject) => {
-        const child = spawn(binary, args, {
+        const cmd = options.guard?.command(binary, args) ?? guardedCommand(null, binary, args);
+        const child = spawn(cmd.file, cmd.args, {
           signal: opts.signal,
           stdio: ['ignore', 'pipe', 'pipe'],
           killSignal: 'SIGKILL',
         });
+        trackChild(child);
         const parse = createProgressParser(opts.durationSec);
         const tail: string[] = [];
         let last: Progress | undefined;
         let lastSent = 0;
         let timer: NodeJS.Timeout | undefined;
+        let stallReason: string | undefined;
+        let settled = false;
+        let graceTimer: NodeJS.Timeout | undefined;
+
+        const tickMs = tickMsFor(stallMs);
+        let clock: StallClock = { advancedAt: Date.now(), tickAt: Date.now() };
+        const watch =
+          stallMs > 0
+            ? setInterval(() => {
+                const next = tick(clock, Date.now(), tickMs, stallMs);
+                clock = next.clock;
+                if (!next.stalled || stallReason) return;
+                stallReason = `ffmpeg made no progress for ${stallMs / 1000} s`;
+                child.kill('SIGKILL');
+                opts.onStall?.(stallReason);
+              }, tickMs)
+            : undefined;
+
         const flush = () => {
           timer = undefined;
           if (last && opts.onProgress) opts.onProgress(last);
           lastSent = Date.now();
         };
+        const settle = (err?: FfmpegFailed) => {
+          if (settled) return;
+          settled = true;
+          if (timer) clearTimeout(timer);
+          if (watch) clearInterval(watch);
+          if (graceTimer) clearTimeout(graceTimer);
+          if (err) reject(err);
+          else resolve();
+        };
+        const failure = (code: number | null): FfmpegFailed => {
+          if (opts.signal?.aborted) return new FfmpegFailed('aborted', code, true);
+          if (stallReason) return new FfmpegFailed(stallReason, code, false, true);
+          const reason =
+            tail.filter((l) => !/^(Conversion failed|Exiting)/.test(l)).pop() ??
+            `exit code ${String(code)}`;
+          return new FfmpegFailed(reason, code, false);
+        };
+
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          for (const p of parse(chunk)) last = p;
+          for (const p of parse(chunk)) {
+            if (advanced(last, p)) {
+              clock = { advancedAt: Date.now(), tickAt: clock.tickAt };
+              opts.onAdvance?.();
+            }
+            last = p;
+          }
           if (!last || timer) return;
           const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastSent);
           if (wait <= 0) flush();
@@ -61,23 +126,32 @@ export function createFfmpegRunner(binary: string): FfmpegRunner {
           tail.splice(0, Math.max(0, tail.length - STDERR_LINES));
         });
         child.once('error', (err) => {
-          if (timer) clearTimeout(timer);
-          const aborted = opts.signal?.aborted ?? false;
-          reject(new FfmpegFailed(aborted ? 'aborted' : err.message, null, aborted));
-        });
-        child.once('close', (code) => {
-          if (timer) clearTimeout(timer);
-          if (code === 0) {
-            flush();
-            resolve();
+          // An abort kills the child and reports here first; the result waits for its exit,
+          // so nothing of this attempt still writes when the caller cleans up.
+          if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
             return;
           }
-          const aborted = opts.signal?.aborted ?? false;
-          const reason = aborted
-            ? 'aborted'
-            : (tail.filter((l) => !/^(Conversion failed|Exiting)/.test(l)).pop() ??
-              `exit code ${String(code)}`);
-          reject(new FfmpegFailed(reason, code, aborted));
+          settle(
+            opts.signal?.aborted
+              ? new FfmpegFailed('aborted', null, true)
+              : new FfmpegFailed(err.message, null, false),
+          );
+        });
+        child.once('exit', (code) => {
+          // A process ffmpeg started (a wrapper script's child) may keep the pipes open.
+          graceTimer = setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+            settle(code === 0 && !stallReason ? undefined : failure(code));
+          }, CLOSE_GRACE_MS);
+        });
+        child.once('close', (code) => {
+          if (code === 0 && !stallReason && !opts.signal?.aborted) {
+            flush();
+            settle();
+            return;
+          }
+          settle(failure(code));
         });
       });
     },

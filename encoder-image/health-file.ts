@@ -1,4 +1,4 @@
-import { writeFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 
 /**
  * Where a running encoder leaves proof of life for the container HEALTHCHECK. /tmp is writable
@@ -10,15 +10,53 @@ export const HEALTH_FILE = '/tmp/proxima-encoder.alive';
 export const HEALTH_MAX_AGE_MS = 45_000;
 
 /**
- * Records that the worker just reached its broker. Never throws: a full or read-only /tmp must
- * not take down a worker that is encoding fine; the healthcheck reports it instead.
+ * Records that the worker just reached its broker, with the stalls it is going through (an
+ * ffmpeg that made no progress, for a job still being retried): a worker can reach its broker
+ * fine while its encodes hang, and its container must not look healthy then. Never throws: a
+ * full or read-only /tmp must not take down a worker that is encoding fine; the healthcheck
+ * reports it instead.
  */
-export function markAlive(path: string = HEALTH_FILE): void {
+export function markAlive(path: string = HEALTH_FILE, stalls: readonly string[] = []): void {
   try {
-    writeFileSync(path, `${new Date().toISOString()}\n`);
+    writeFileSync(path, healthText(new Date(), stalls));
   } catch {
     // the healthcheck will notice the stale file
   }
+}
+
+/** Pure: the file's text, a timestamp line then one `stalled: ` line per stall. */
+export function healthText(at: Date, stalls: readonly string[]): string {
+  return `${at.toISOString()}\n${stalls.map((s) => `stalled: ${s.replace(/\n/g, ' ')}\n`).join('')}`;
+}
+
+/** Pure: the stalls named in the file's text. */
+export function stallsIn(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('stalled: '))
+    .map((l) => l.slice('stalled: '.length));
+}
+
+/** The health file of one worker: refreshed on every heartbeat, rewritten when its stalls change. */
+export interface HealthFile {
+  alive(): void;
+  stalls(list: readonly string[]): void;
+}
+
+export function createHealthFile(path: string = HEALTH_FILE): HealthFile {
+  let current: readonly string[] = [];
+  let seen = false;
+  return {
+    alive() {
+      seen = true;
+      markAlive(path, current);
+    },
+    stalls(list) {
+      current = [...list];
+      // Before the first heartbeat the file must not claim the broker was reached.
+      if (seen) markAlive(path, current);
+    },
+  };
 }
 
 /**
@@ -40,6 +78,14 @@ export function staleReason(
   if (age > maxAgeMs) {
     return `${path} is ${Math.round(age / 1000)} s old (limit ${Math.round(maxAgeMs / 1000)} s): the worker lost its broker or hangs`;
   }
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // written fine a moment ago (the mtime says so); an unreadable file is no stall
+  }
+  const stalls = stallsIn(text);
+  if (stalls.length > 0) return `the worker is stalled: ${stalls.join('; ')}`;
   return null;
 }
 

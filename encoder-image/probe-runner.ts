@@ -1,16 +1,30 @@
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { MediaError } from '../core/errors.ts';
+import { MediaError, ProximaError } from '../core/errors.ts';
 import type { MediaInfo } from '../core/media/media-info.ts';
 import { PROBE_ARGS, parseProbe } from '../core/media/parse-probe.ts';
+import { guardedCommand, trackChild, type ChildGuard } from './child-guard.ts';
 
-export interface Prober {
-  probe(path: string): Promise<MediaInfo>;
+export interface ProbeOptions {
+  /** Kills ffprobe when the job is interrupted (the worker stops, the lock is lost). */
+  signal?: AbortSignal;
 }
 
-export function createProber(ffprobe: string): Prober {
+export interface Prober {
+  probe(path: string, opts?: ProbeOptions): Promise<MediaInfo>;
+}
+
+export interface ProberOptions {
+  /** Runs ffprobe so that it dies with this process (setpriv); plain spawn without. */
+  guard?: ChildGuard;
+  /** One ffprobe may take this long (worker.probe_seconds); 0: no limit. */
+  timeoutSeconds?: number;
+}
+
+export function createProber(ffprobe: string, options: ProberOptions = {}): Prober {
+  const timeoutMs = (options.timeoutSeconds ?? 0) * 1000;
   return {
-    async probe(path) {
+    async probe(path, opts = {}) {
       try {
         await access(path);
       } catch {
@@ -20,13 +34,33 @@ export function createProber(ffprobe: string): Prober {
           'check the path is mounted on this worker at the same place, then queue it again',
         );
       }
+      const cmd =
+        options.guard?.command(ffprobe, [...PROBE_ARGS, path]) ??
+        guardedCommand(null, ffprobe, [...PROBE_ARGS, path]);
       const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(
-          ffprobe,
-          [...PROBE_ARGS, path],
-          { maxBuffer: 32 * 1024 * 1024 },
+        const child = execFile(
+          cmd.file,
+          cmd.args,
+          {
+            maxBuffer: 32 * 1024 * 1024,
+            timeout: timeoutMs,
+            killSignal: 'SIGKILL',
+            signal: opts.signal,
+          },
           (err, out, errText) => {
             if (!err) return resolve(out);
+            if (opts.signal?.aborted) return reject(err);
+            if (err.killed && timeoutMs > 0 && err.code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+              // A hung read (a stalled network mount, a pipe nobody writes) is not a broken
+              // file: retried, since another attempt or worker may well read it.
+              return reject(
+                new ProximaError(
+                  'PROBE_TIMEOUT',
+                  `ffprobe of ${path} took longer than worker.probe_seconds (${timeoutMs / 1000} s)`,
+                  'it is retried; check that the storage holding the file responds (a hung network mount?)',
+                ),
+              );
+            }
             const reason = String(errText).trim().split('\n').pop() || err.message;
             reject(
               new MediaError(
@@ -37,6 +71,7 @@ export function createProber(ffprobe: string): Prober {
             );
           },
         );
+        trackChild(child);
       });
       return parseProbe(JSON.parse(stdout));
     },

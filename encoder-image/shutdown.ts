@@ -2,8 +2,10 @@ import type { Logger } from '../core/log.ts';
 import type { RunningWorker } from './worker.ts';
 
 /**
- * First SIGTERM/SIGINT: stop taking jobs and let the running ones finish (what a container
- * orchestrator's grace period is for). A second one: interrupt them and hand them back.
+ * First SIGTERM/SIGINT: stop taking jobs and let the running ones finish while
+ * worker.stop_seconds allows (what a container orchestrator's grace period is for), then hand
+ * them back. A second one: hand them back at once. The worker exits within stop_seconds
+ * either way, even with its broker gone.
  */
 export function handleSignals(worker: RunningWorker, logger: Logger): void {
   let count = 0;
@@ -12,7 +14,7 @@ export function handleSignals(worker: RunningWorker, logger: Logger): void {
     if (count === 1) {
       logger.info(
         { signal },
-        'finishing running jobs, then stopping (send again to hand them back)',
+        'finishing running jobs while worker.stop_seconds allows, then stopping (send again to hand them back now)',
       );
       void worker.close();
     } else {

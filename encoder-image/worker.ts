@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
-import { Worker } from 'bullmq';
+import { WaitingError, Worker, type Job, type Processor } from 'bullmq';
 import { createRedis, reachBroker } from '../core/broker/connection.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
@@ -9,10 +9,14 @@ import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
 import { encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
-import { createFfmpegRunner } from './ffmpeg-runner.ts';
+import type { AbortReason } from './abort-reasons.ts';
+import { createChildGuard, killAllChildren } from './child-guard.ts';
+import { createFfmpegRunner, type FfmpegRunner } from './ffmpeg-runner.ts';
+import { lockCheckMsFor, lockLost, stalledIntervalFor } from './lock-watch.ts';
 import { createProber } from './probe-runner.ts';
 import { createIdleWatch } from './idle-exit.ts';
 import { createProcessor } from './processor.ts';
+import { stopBudget, stopSummary } from './stop-plan.ts';
 import { createRegistration } from './worker-registration.ts';
 
 export interface WorkerOptions {
@@ -27,13 +31,19 @@ export interface WorkerOptions {
   idleExitSeconds?: number;
   /** Called after each successful heartbeat to the broker (a container's health file). */
   onAlive?: () => void;
+  /** Called when the stalls this worker is going through change (a container's health file). */
+  onStalls?: (stalls: readonly string[]) => void;
 }
 
 export interface RunningWorker {
   id: string;
   /** Settles once the worker has stopped, for whatever reason (a signal, idle exit). */
   readonly stopped: Promise<void>;
-  /** Graceful: running jobs finish. Force: they are interrupted and handed back to the queue. */
+  /**
+   * Graceful: running jobs may finish while worker.stop_seconds allows, then they are handed
+   * back. Force: they are handed back at once. Either way it settles within stop_seconds,
+   * whatever the broker does; jobs that could not be handed back by then are abandoned.
+   */
   close(opts?: { force?: boolean }): Promise<void>;
 }
 
@@ -45,6 +55,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const { config, logger } = opts;
   const ffmpeg = locateFfmpeg(config.ffmpeg.path, opts.searchPath);
   const ffprobe = locateFfprobe(config.ffprobe.path, opts.searchPath);
+  const guard = createChildGuard(opts.searchPath);
   try {
     // Lower our own priority; ffmpeg children inherit it, so the editing app stays responsive.
     setPriority(config.worker.nice);
@@ -84,13 +95,98 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     log.info({ seconds: idleSeconds }, 'no work: stopping (encoder.idle_exit_seconds)');
     void running.close();
   });
-  const processor = createProcessor({
-    ffmpeg: createFfmpegRunner(ffmpeg.path),
-    prober: createProber(ffprobe.path),
+  const lockMs = config.worker.lock_seconds * 1000;
+
+  /** The jobs this worker is running, with what it knows about their locks. */
+  interface Held {
+    controller: AbortController;
+    renewedAt: number;
+    lost: boolean;
+    handingBack: boolean;
+  }
+  const held = new Map<string, Held>();
+  const jobOfSignal = new WeakMap<AbortSignal, string>();
+  let whenEmpty: (() => void)[] = [];
+  let stopping = false;
+  const outcomes = new Map<string, 'finished' | 'handedBack' | 'lost'>();
+
+  const markLost = (jobId: string, why: string) => {
+    const h = held.get(jobId);
+    if (!h || h.lost) return;
+    h.lost = true;
+    log.warn(
+      { job: jobId, why },
+      "lock lost: stopping its encode; the job is another worker's now, so it is neither handed back nor completed here",
+    );
+    h.controller.abort({ kind: 'lock-lost' } satisfies AbortReason);
+  };
+  const handBackAll = () => {
+    for (const h of held.values()) {
+      if (h.lost || h.handingBack) continue;
+      h.handingBack = true;
+      h.controller.abort({ kind: 'stopping' } satisfies AbortReason);
+    }
+  };
+
+  /**
+   * For the processor, right before it renames a proxy into place: does this attempt still
+   * hold the job? Extending the lock answers it in one atomic step (Redis checks the token).
+   * No answer in time counts as no: writing a proxy for a job someone else runs is worse than
+   * an attempt retried.
+   */
+  const lockHeld = async (job: Job, token: string | undefined): Promise<boolean> => {
+    const jobId = String(job.id);
+    const h = held.get(jobId);
+    if (!token || h?.lost) return false;
+    try {
+      const answer = await withDeadline(job.extendLock(token, lockMs), Math.min(5000, lockMs / 2));
+      if (answer === 1) {
+        if (h) h.renewedAt = Date.now();
+        return true;
+      }
+      if (answer === 0) markLost(jobId, 'the lock belongs to another worker');
+      return false;
+    } catch (err) {
+      log.warn({ err, job: jobId }, 'could not confirm the job lock');
+      return false;
+    }
+  };
+
+  const stalls = new Map<string, string>();
+  const publishStalls = () =>
+    opts.onStalls?.([...stalls].map(([jobId, reason]) => `job ${jobId}: ${reason}`));
+  const encoder = createFfmpegRunner(ffmpeg.path, {
+    guard,
+    stallSeconds: config.worker.stall_seconds,
+  });
+  const ffmpegRunner: FfmpegRunner = {
+    run(args, runOpts) {
+      const jobId = (runOpts.signal && jobOfSignal.get(runOpts.signal)) ?? '?';
+      return encoder.run(args, {
+        ...runOpts,
+        onStall(reason) {
+          log.warn({ job: jobId, seconds: config.worker.stall_seconds }, `${reason}: killed it`);
+          stalls.set(jobId, reason);
+          publishStalls();
+        },
+        onAdvance() {
+          // An encode moving again on this worker: whatever hung before, it is healthy now.
+          if (stalls.size === 0) return;
+          stalls.clear();
+          publishStalls();
+        },
+      });
+    },
+  };
+
+  const inner = createProcessor({
+    ffmpeg: ffmpegRunner,
+    prober: createProber(ffprobe.path, { guard, timeoutSeconds: config.worker.probe_seconds }),
     logger: log,
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
+    lockHeld,
     tracker: {
       started(jobId, source) {
         idle.started(jobId, source);
@@ -102,28 +198,154 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       },
     },
   });
-  const lockMs = config.worker.lock_seconds * 1000;
+  // Each job gets a signal of its own, so the worker can interrupt one job (its lock is lost)
+  // or all of them (stopping) with a reason, whatever state BullMQ's own controller is in.
+  const processor: Processor<EncodeJob, EncodeResult> = async (job, token, signal) => {
+    const jobId = String(job.id);
+    const controller = new AbortController();
+    const jobSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    const h: Held = {
+      controller,
+      // processedOn is when this worker took the job, i.e. when its lock was set.
+      renewedAt: job.processedOn ?? Date.now(),
+      lost: false,
+      handingBack: false,
+    };
+    held.set(jobId, h);
+    jobOfSignal.set(jobSignal, jobId);
+    if (stopping) handBackAll();
+    try {
+      const result = await inner(job, token, jobSignal);
+      // A WaitingError makes BullMQ leave the job alone: it is someone else's now.
+      if (h.lost) throw new WaitingError();
+      if (stopping) outcomes.set(jobId, 'finished');
+      return result;
+    } catch (err) {
+      if (h.lost) {
+        if (stopping) outcomes.set(jobId, 'lost');
+        throw new WaitingError();
+      }
+      if (stopping) {
+        const waiting = err instanceof WaitingError || (err as Error).name === 'WaitingError';
+        outcomes.set(jobId, waiting && h.handingBack ? 'handedBack' : 'finished');
+      }
+      throw err;
+    } finally {
+      held.delete(jobId);
+      if (held.size === 0) {
+        for (const resolve of whenEmpty) resolve();
+        whenEmpty = [];
+      }
+    }
+  };
+
   const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, processor, {
     connection: redis,
     concurrency,
     lockDuration: lockMs,
-    stalledInterval: lockMs,
+    stalledInterval: stalledIntervalFor(lockMs),
     // A worker killed mid-encode leaves a stalled job; let it move on a few times before failing.
     maxStalledCount: 3,
   });
   worker.on('failed', (job, err) => {
     const e = decodeJobError(err.message);
     log.warn({ job: job?.id, code: e.code }, e.message);
+    if (job?.finishedOn && stalls.delete(String(job.id))) publishStalls();
+  });
+  worker.on('completed', (job) => {
+    if (stalls.delete(String(job.id))) publishStalls();
   });
   worker.on('error', (err) => log.warn({ err }, 'worker error'));
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const jobId of jobIds) markLost(jobId, 'the broker refused to renew the lock');
+  });
+  worker.on('locksRenewed', ({ jobIds }) => {
+    const now = Date.now();
+    for (const jobId of jobIds) {
+      const h = held.get(jobId);
+      if (h) h.renewedAt = now;
+    }
+  });
+  // BullMQ only reports a renewal Redis refused; one that never got an answer (Redis away, this
+  // process paused) is noticed here, when the lock has run out whatever Redis will say.
+  const lockWatch = setInterval(() => {
+    const now = Date.now();
+    for (const [jobId, h] of held) {
+      if (!h.lost && lockLost(h.renewedAt, now, lockMs)) {
+        markLost(
+          jobId,
+          `no lock renewal for worker.lock_seconds (${config.worker.lock_seconds} s)`,
+        );
+      }
+    }
+  }, lockCheckMsFor(lockMs));
+  lockWatch.unref();
+
   await worker.waitUntilReady();
   await registration.start();
   log.info(
-    { concurrency, ffmpeg: ffmpeg.path, ffprobe: ffprobe.path, queue: config.broker.queue },
+    {
+      concurrency,
+      ffmpeg: ffmpeg.path,
+      ffprobe: ffprobe.path,
+      queue: config.broker.queue,
+      setpriv: guard.setpriv,
+    },
     'worker started',
   );
+  if (!guard.setpriv && process.platform === 'linux') {
+    log.warn('setpriv not found on PATH: an ffmpeg outlives this worker if it is killed -9');
+  }
 
   idle.start();
+
+  const heldEmpty = (ms: number) =>
+    held.size === 0
+      ? Promise.resolve()
+      : withDeadline(new Promise<void>((resolve) => whenEmpty.push(resolve)), ms);
+
+  const stop = async () => {
+    const started = Date.now();
+    const budget = stopBudget(config.worker.stop_seconds);
+    const left = (until: number) => Math.max(0, started + until - Date.now());
+    stopping = true;
+    idle.stop();
+    log.info(
+      { jobs: [...held.keys()], seconds: config.worker.stop_seconds },
+      'stopping: no new jobs; running ones may finish until worker.stop_seconds nears, then go back to the queue',
+    );
+    let closed = false;
+    const workerClosed = worker.close().then(
+      () => (closed = true),
+      (err: unknown) => log.warn({ err }, 'queue connection did not close cleanly'),
+    );
+    await heldEmpty(left(budget.finishMs));
+    if (held.size > 0) {
+      log.warn({ jobs: [...held.keys()] }, 'stop time nearly up: handing running jobs back');
+      handBackAll();
+    }
+    await heldEmpty(left(budget.hardMs));
+    // Nothing is held any more, or nothing more can be done for it: a short wait for BullMQ's
+    // own close, which needs Redis.
+    await withDeadline(workerClosed, Math.min(2000, left(budget.hardMs)));
+    const abandoned = [...held.keys()];
+    const killed = killAllChildren();
+    if (killed.length) log.warn({ pids: killed }, 'killed encoder processes still running');
+    clearInterval(lockWatch);
+    await withDeadline(registration.stop(), Math.max(200, left(budget.hardMs)));
+    if (!closed) void worker.disconnect().catch(() => undefined);
+    redis.disconnect();
+    const ofKind = (k: string) => [...outcomes].filter(([, o]) => o === k).map(([j]) => j);
+    const summary = {
+      finished: ofKind('finished'),
+      handedBack: ofKind('handedBack'),
+      abandoned,
+      lost: ofKind('lost'),
+      seconds: (Date.now() - started) / 1000,
+    };
+    (abandoned.length ? log.warn.bind(log) : log.info.bind(log))(summary, stopSummary(summary));
+    markStopped();
+  };
 
   let closing: Promise<void> | undefined;
   let markStopped: () => void = () => {};
@@ -132,17 +354,22 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     id,
     stopped,
     close(closeOpts = {}) {
-      if (closeOpts.force) worker.cancelAllJobs('worker stopping');
-      closing ??= (async () => {
-        idle.stop();
-        await worker.close();
-        await registration.stop();
-        redis.disconnect();
-        log.info('worker stopped');
-        markStopped();
-      })();
+      if (closeOpts.force) {
+        stopping = true;
+        handBackAll();
+      }
+      closing ??= stop();
       return closing;
     },
   };
   return running;
+}
+
+/** Settles with `p`, or with undefined after `ms`; never rejects on the timeout. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
