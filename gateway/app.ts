@@ -1,9 +1,12 @@
+import { hostname, networkInterfaces } from 'node:os';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { requireJsonWrites, requireOwnHost } from './access.ts';
 import { requireToken } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { errorReply, HttpError } from './errors.ts';
+import { gatewayNames, parseListen } from './host-check.ts';
 import { autoscaleRoutes } from './routes/autoscale.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -31,7 +34,12 @@ export function createApp(deps: AppDeps): Hono {
       'request',
     );
   });
-  app.use('/v1/*', requireToken(deps.config.gateway.token, new Set(['/v1/health'])));
+  // Health stays open to orchestrator probes: Docker and Kubernetes send no token, and the
+  // Host of a Kubernetes probe is the pod IP, which no config can list in advance.
+  const open = new Set(['/v1/health']);
+  app.use('*', requireOwnHost(ownNames(deps), open));
+  app.use('/v1/*', requireToken(deps.config.gateway.token, open));
+  app.use('*', requireJsonWrites());
 
   app.route('/v1', healthRoutes(deps));
   app.route('/v1', batchRoutes(deps));
@@ -73,4 +81,18 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   return app;
+}
+
+/** The names in Host and Origin this gateway answers to (see gatewayNames). */
+function ownNames(deps: AppDeps): Set<string> {
+  const { listen, allowed_hosts } = deps.config.gateway;
+  const addresses = Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((i) => i.address);
+  return gatewayNames({
+    listenHost: parseListen(listen).host,
+    allowedHosts: allowed_hosts,
+    hostName: hostname(),
+    addresses,
+  });
 }

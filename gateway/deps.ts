@@ -1,6 +1,7 @@
 import type { Config } from '../core/config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScaleBackend } from './autoscale/backend.ts';
+import type { ProxyInspector } from './proxy-inspector.ts';
 import type { Reconciler } from './autoscale/reconciler.ts';
 import type { BatchStore } from './queue/batch-store.ts';
 import type { JobQueue } from './queue/job-queue.ts';
@@ -18,6 +19,7 @@ export interface AppDeps {
   queue: JobQueue;
   batches: BatchStore;
   workers: WorkerDirectory;
+  proxies: ProxyInspector;
   config: Config;
   logger: Logger;
   /** Present when autoscale.backend is not none. */

@@ -4,18 +4,23 @@ import type { Config, PresetName } from '../core/config/schema.ts';
 import { InputError, isProximaError } from '../core/errors.ts';
 import {
   encodeJobSchema,
+  encodeResultSchema,
   enqueueRequestSchema,
   type EncodeJob,
   type EnqueueResponse,
   type ResolveLinks,
+  type SkippedFile,
   type SourceRef,
 } from '../core/job/contract.ts';
+import type { Logger } from '../core/log.ts';
 import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
-import { fieldName } from './errors.ts';
+import { fieldName, HttpError } from './errors.ts';
+import { isBelowMediaRoot } from './media-roots.ts';
+import type { ProxyInspector } from './proxy-inspector.ts';
 import type { BatchRecord, BatchStore } from './queue/batch-store.ts';
-import type { JobQueue } from './queue/job-queue.ts';
+import type { JobQueue, StoredJob } from './queue/job-queue.ts';
 import { batchViewFrom, jobViewFrom, missingJobView } from './views.ts';
 
 export interface PlannedJob {
@@ -31,6 +36,7 @@ export interface EnqueuePlan {
   /** One per distinct job, in request order. */
   jobs: PlannedJob[];
   resolve: ResolveLinks | null;
+  skipped: SkippedFile[];
 }
 
 /**
@@ -45,7 +51,16 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   const byProxyPath = new Map<string, number>();
   const jobOfPath = new Map<string, string>();
 
+  const roots = config.paths.media_roots;
   request.sources.forEach((source, i) => {
+    if (!isBelowMediaRoot(source.path, roots)) {
+      throw new HttpError(
+        403,
+        'SOURCE_OUTSIDE_MEDIA_ROOTS',
+        `${fieldName(['sources', i, 'path'])}: ${source.path} is not below paths.media_roots (${roots.join(', ')})`,
+        'queue files below one of those folders, or add their folder to paths.media_roots in the gateway config',
+      );
+    }
     const jobId = jobIdFor(source, preset);
     jobOfPath.set(source.path, jobId);
     if (byJobId.has(jobId)) return;
@@ -80,6 +95,7 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
     reencode: request.reencode ?? false,
     jobs,
     resolve: resolveLinks(request, jobOfPath),
+    skipped: request.skipped ?? [],
   };
 }
 
@@ -106,7 +122,51 @@ function resolveLinks(
 export interface EnqueueDeps {
   queue: JobQueue;
   batches: BatchStore;
+  proxies: ProxyInspector;
   config: Config;
+  logger: Logger;
+}
+
+/**
+ * Pure: the proxy a finished job vouches for, when it is the one this request plans. A result
+ * for another path (paths.proxy_root changed since) or one the gateway cannot read vouches for
+ * nothing.
+ */
+export function claimedProxy(job: StoredJob | null, planned: string): string | null {
+  if (job?.state !== 'completed') return null;
+  const result = encodeResultSchema.safeParse(job.returnvalue);
+  return result.success && result.data.proxyPath === planned ? planned : null;
+}
+
+/**
+ * The finished jobs whose proxy is no longer what they say: deleted, replaced by another
+ * preset's, or written under an earlier proxy root. Redis only remembers; the disk decides.
+ */
+async function staleFinished(
+  deps: EnqueueDeps,
+  done: readonly PlannedJob[],
+  preset: PresetName,
+): Promise<PlannedJob[]> {
+  if (done.length === 0) return [];
+  const stored = await deps.queue.getJobs(done.map((j) => j.jobId));
+  const verdicts = await Promise.all(
+    done.map(async (j, i) => {
+      const claimed = claimedProxy(stored[i] ?? null, j.proxyPath);
+      if (claimed === null) return { ok: false as const, reason: 'its result names another path' };
+      return deps.proxies.inspect(claimed, preset);
+    }),
+  );
+  const stale: PlannedJob[] = [];
+  verdicts.forEach((v, i) => {
+    if (v.ok) return;
+    const j = done[i]!;
+    deps.logger.info(
+      { job: j.jobId, proxy: j.proxyPath, reason: v.reason },
+      'finished job has no usable proxy; encoding it again',
+    );
+    stale.push(j);
+  });
+  return stale;
 }
 
 /**
@@ -139,8 +199,12 @@ export async function enqueueBatch(
     const states = await deps.queue.states(ids);
     const fresh = plan.jobs.filter((_, i) => states[i] === 'unknown');
     const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
+    const done = plan.jobs.filter((_, i) => states[i] === 'completed');
+    const stale = await staleFinished(deps, done, plan.preset);
     await deps.queue.addJobs(fresh.map((j) => ({ id: j.jobId, data: payload(j) })));
     for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
+    // Without the reencode flag: should a good proxy turn up meanwhile, the worker reuses it.
+    for (const j of stale) await deps.queue.reencode({ id: j.jobId, data: payload(j) });
   }
 
   const record: BatchRecord = {
@@ -149,6 +213,7 @@ export async function enqueueBatch(
     label: plan.label,
     preset: plan.preset,
     jobIds: ids,
+    skipped: plan.skipped,
     ...(plan.resolve && { resolve: plan.resolve }),
   };
   await deps.batches.save(record);

@@ -22,7 +22,7 @@ async function main(): Promise<number> {
 
   let logger: Logger | undefined;
   try {
-    const { config } = loadConfig();
+    const { config, searchPath } = loadConfig();
     logger = createLogger({ level: config.log.level, pretty: false });
     if (!config.broker.url) {
       throw new ConfigError(
@@ -30,7 +30,12 @@ async function main(): Promise<number> {
         'set broker.url in the config file, or PROXIMA_BROKER__URL=redis://host:6379 (`proxima up` runs a local broker for you)',
       );
     }
-    const gateway = await startGateway({ config, logger, brokerUrl: config.broker.url });
+    const gateway = await startGateway({
+      config,
+      logger,
+      brokerUrl: config.broker.url,
+      searchPath,
+    });
     const signal = await firstSignal;
     logger.info({ signal }, 'stopping; a second signal exits at once');
     await gateway.close();

@@ -3,6 +3,7 @@ import type { Config } from '../core/config/schema.ts';
 import { redactUrl } from '../core/broker/connection.ts';
 import { DependencyError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { createFfprobeInspector, type ProxyInspector } from './proxy-inspector.ts';
 import { createRedisBatchStore, type BatchStore } from './queue/batch-store.ts';
 import { createBullJobQueue, type JobQueue } from './queue/job-queue.ts';
 import { createRedisWorkerDirectory, type WorkerDirectory } from './queue/worker-directory.ts';
@@ -11,6 +12,8 @@ export interface Repositories {
   queue: JobQueue;
   batches: BatchStore;
   workers: WorkerDirectory;
+  /** Whether a finished job's proxy is still on disk, as the current config places it. */
+  proxies: ProxyInspector;
   /** Ends event subscriptions, then closes every Redis connection. */
   close(): Promise<void>;
 }
@@ -19,6 +22,8 @@ export interface OpenOptions {
   config: Config;
   logger: Logger;
   brokerUrl: string;
+  /** PATH to find ffprobe on when no bundled binary is usable. */
+  searchPath?: string;
 }
 
 /**
@@ -78,6 +83,11 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
       keepSeconds: config.broker.result_expires,
     }),
     workers: createRedisWorkerDirectory({ redis: commands, queue: config.broker.queue }),
+    proxies: createFfprobeInspector({
+      ffprobePath: config.ffprobe.path,
+      searchPath: options.searchPath ?? '',
+      logger,
+    }),
     async close() {
       await queue.close();
       await commands.quit().catch(() => commands.disconnect());

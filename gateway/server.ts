@@ -1,12 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Config } from '../core/config/schema.ts';
-import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { createApp } from './app.ts';
 import { createBackend, scalePolicy } from './autoscale/create-backend.ts';
 import { createReconciler } from './autoscale/reconciler.ts';
+import { checkListenAccess, parseListen } from './host-check.ts';
 import { openRepositories } from './repositories.ts';
+
+export { parseListen };
 
 export interface Gateway {
   /** Where clients reach it, with the real port when gateway.listen asked for port 0. */
@@ -19,13 +21,18 @@ export interface StartOptions {
   config: Config;
   logger: Logger;
   brokerUrl: string;
+  /** PATH to find ffprobe on when no bundled binary is usable (LoadedConfig.searchPath). */
+  searchPath?: string;
 }
 
 /** How long close() lets open requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 3_000;
 
 export async function startGateway(opts: StartOptions): Promise<Gateway> {
-  const { host, port } = parseListen(opts.config.gateway.listen);
+  const { listen, token } = opts.config.gateway;
+  const { host, port } = parseListen(listen);
+  // Before anything is opened: a gateway that must not start leaves nothing to clean up.
+  checkListenAccess(listen, host, token);
   const repos = await openRepositories(opts);
   const backend = createBackend(opts.config, opts.brokerUrl, opts.logger);
   const autoscaler = backend
@@ -56,7 +63,17 @@ export async function startGateway(opts: StartOptions): Promise<Gateway> {
   autoscaler?.reconciler.start();
   const address = server.address() as AddressInfo;
   const url = `http://${clientHost(host)}:${address.port}`;
-  opts.logger.info({ url, queue: opts.config.broker.queue }, 'gateway listening');
+  // Where it really listens (a wildcard is every interface), and where a local client reaches it.
+  const bound = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  opts.logger.info(
+    {
+      listen: `${bound}:${address.port}`,
+      url,
+      token: token !== '',
+      queue: opts.config.broker.queue,
+    },
+    'gateway listening',
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -80,18 +97,6 @@ export async function startGateway(opts: StartOptions): Promise<Gateway> {
       return closing;
     },
   };
-}
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) {
-    throw new ConfigError(
-      `gateway.listen ${JSON.stringify(listen)} is not host:port`,
-      'set gateway.listen to e.g. 127.0.0.1:8765 (port 0 picks a free one)',
-    );
-  }
-  return { host: m[1] ?? m[2]!, port };
 }
 
 /** A wildcard address is where the server listens, not somewhere a client can connect to. */

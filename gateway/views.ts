@@ -85,6 +85,7 @@ export function batchViewFrom(record: BatchRecord, jobs: readonly JobView[]): Ba
     preset: record.preset,
     counts: countStates(jobs.map((j) => j.state)),
     jobs: [...jobs],
+    skipped: record.skipped,
     ...(record.resolve && { resolve: record.resolve }),
   };
 }
@@ -113,6 +114,7 @@ export async function readBatchSummary(
     label: record.label,
     preset: record.preset,
     counts: countStates(states),
+    skipped: record.skipped,
     ...(record.resolve && {
       resolve: { project: record.resolve.project, timelines: record.resolve.timelines },
     }),

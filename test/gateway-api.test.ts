@@ -396,7 +396,7 @@ test('hostile request bodies get a 400 with one line naming the field', async ()
       headers: { 'content-type': 'text/plain' },
       body: JSON.stringify(enqueueBody(['/media/ok.mp4'])),
     });
-    const typeErr = await apiError(wrongType, 400);
+    const typeErr = await apiError(wrongType, 415);
     assert.equal(typeErr.code, 'BAD_CONTENT_TYPE');
     assert.match(typeErr.message, /content-type application\/json.*"text\/plain"/);
 
@@ -404,7 +404,7 @@ test('hostile request bodies get a 400 with one line naming the field', async ()
       method: 'POST',
       body: new Blob([JSON.stringify(enqueueBody(['/media/ok.mp4']))]),
     });
-    assert.equal((await apiError(noType, 400)).code, 'BAD_CONTENT_TYPE');
+    assert.equal((await apiError(noType, 415)).code, 'BAD_CONTENT_TYPE');
 
     // None of it reached the queue.
     assert.equal(await inspect.count(), 0);
@@ -494,7 +494,8 @@ test('unknown batches, jobs and routes are 404s with a hint; malformed ids are 4
     const route = await apiError(await app.request('/v1/nope'), 404);
     assert.equal(route.code, 'NOT_FOUND');
     assert.match(route.hint, /gateway\.url/);
-    assert.equal((await app.request('/', { method: 'DELETE' })).status, 404);
+    const del = { method: 'DELETE', headers: { 'content-type': 'application/json' } };
+    assert.equal((await app.request('/', del)).status, 404);
   });
 });
 
@@ -533,7 +534,7 @@ test('purge removes waiting jobs and leaves running and finished ones', async ()
       try {
         await until(async () => (await inspect.getJobState(runId)) === 'active', 'job to start');
 
-        const res = await app.request('/v1/purge', { method: 'POST' });
+        const res = await post(app, '/v1/purge', {});
         assert.equal(res.status, 200);
         assert.deepEqual(purgeResponseSchema.parse(await res.json()), { removed: 2 });
         assert.equal(await inspect.getJobState(doneId), 'completed');
@@ -549,9 +550,7 @@ test('purge removes waiting jobs and leaves running and finished ones', async ()
           view.jobs.map((j) => j.state),
           ['active', 'unknown', 'unknown'],
         );
-        const again = purgeResponseSchema.parse(
-          await (await app.request('/v1/purge', { method: 'POST' })).json(),
-        );
+        const again = purgeResponseSchema.parse(await (await post(app, '/v1/purge', {})).json());
         assert.equal(again.removed, 0);
       } finally {
         release();

@@ -190,7 +190,7 @@ test('purging a watched batch ends its stream with a fresh snapshot and done', a
     const { batch } = await enqueue(h, ['/media/pg/a.mp4', '/media/pg/b.mp4']);
     const reader = await openEvents(h, batch.id);
     assert.equal((await nextEvent(reader))?.type, 'snapshot');
-    assert.equal((await h.app.request('/v1/purge', { method: 'POST' })).status, 200);
+    assert.equal((await post(h.app, '/v1/purge', {})).status, 200);
     const events = await eventsUntilEnd(reader);
     const last = events.at(-1);
     assert.deepEqual(last, {

@@ -55,6 +55,7 @@ function batch(jobs: JobView[]): BatchView {
     preset: 'prores-proxy',
     counts: { total: jobs.length, waiting: jobs.length, active: 0, completed: 0, failed: 0 },
     jobs,
+    skipped: [],
   };
 }
 

@@ -14,6 +14,13 @@ export const sourcePathSchema = z
   .min(2)
   .max(4096)
   .refine((p) => !p.includes('\0'), 'no NUL characters')
+  // Control and text-direction characters only disguise a name (U+202E shows it backwards);
+  // half a surrogate pair cannot be written to disk as the same name twice.
+  .refine(
+    (p) =>
+      !/[\u0001-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u.test(p),
+    'no control, text-direction or unpaired surrogate characters',
+  )
   .refine(
     (p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'),
     'an absolute path',
@@ -61,6 +68,13 @@ export const resolveLinksSchema = z.strictObject({
 });
 export type ResolveLinks = z.output<typeof resolveLinksSchema>;
 
+/** A file the client did not queue, and why (a still, audio only, filtered out). */
+export const skippedFileSchema = z.strictObject({
+  path: z.string().min(1).max(4096),
+  reason: z.string().min(1).max(1000),
+});
+export type SkippedFile = z.output<typeof skippedFileSchema>;
+
 export const enqueueRequestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   /** Omitted: the gateway's configured encoding.preset. */
@@ -72,12 +86,7 @@ export const enqueueRequestSchema = z.strictObject({
   /** Encode again even when the proxy exists or its job is done (an existing proxy is replaced). */
   reencode: z.boolean().optional(),
   /** Files the client chose not to queue (stills, audio-only, filtered), kept in the batch summary. */
-  skipped: z
-    .array(
-      z.strictObject({ path: z.string().min(1).max(4096), reason: z.string().min(1).max(1000) }),
-    )
-    .max(100_000)
-    .optional(),
+  skipped: z.array(skippedFileSchema).max(100_000).optional(),
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
@@ -170,6 +179,8 @@ export const batchViewSchema = z.strictObject({
   preset: presetNameSchema,
   counts: batchCountsSchema,
   jobs: z.array(jobViewSchema),
+  /** What the client found but did not queue, with its reasons; kept with the batch. */
+  skipped: z.array(skippedFileSchema).default([]),
   /** Only on batches queued from DaVinci Resolve. */
   resolve: resolveLinksSchema.optional(),
 });

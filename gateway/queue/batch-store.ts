@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { presetNameSchema, resolveLinksSchema } from '../../core/job/contract.ts';
+import {
+  presetNameSchema,
+  resolveLinksSchema,
+  skippedFileSchema,
+} from '../../core/job/contract.ts';
 import { keys } from '../../core/job/keys.ts';
 
 export const batchRecordSchema = z.strictObject({
@@ -9,6 +13,8 @@ export const batchRecordSchema = z.strictObject({
   label: z.string().nullable(),
   preset: presetNameSchema,
   jobIds: z.array(z.string()),
+  /** Files the client did not queue, with reasons; records written before it have none. */
+  skipped: z.array(skippedFileSchema).default([]),
   resolve: resolveLinksSchema.optional(),
 });
 export type BatchRecord = z.output<typeof batchRecordSchema>;

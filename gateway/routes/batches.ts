@@ -70,17 +70,25 @@ export function batchRoutes(deps: AppDeps): Hono {
   return app;
 }
 
+/** Refuses, never repairs: bytes that are not UTF-8 would otherwise turn into U+FFFD in paths. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/json[ \t]*(;|$)/i.test(type)) {
-    throw new HttpError(
-      400,
-      'BAD_CONTENT_TYPE',
-      `request body must be JSON (content-type application/json), got ${type ? JSON.stringify(type.slice(0, 80)) : 'no content-type'}`,
-      'send the body as JSON with content-type: application/json',
-    );
+  // The content type was checked for every write (requireJsonWrites).
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch (err) {
+    if (err instanceof TypeError) {
+      throw new HttpError(
+        400,
+        'BAD_ENCODING',
+        'request body is not valid UTF-8',
+        'send the body as UTF-8 encoded JSON',
+      );
+    }
+    throw err;
   }
-  const text = await c.req.text();
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -34,7 +34,7 @@ export interface HarnessOptions {
   config?: Record<string, unknown>;
   options?: AppOptions;
   /** Wraps the repositories before the app gets them, e.g. to count subscriptions. */
-  wrap?: (repos: Repositories) => Pick<AppDeps, 'queue' | 'batches' | 'workers'>;
+  wrap?: (repos: Repositories) => Pick<AppDeps, 'queue' | 'batches' | 'workers' | 'proxies'>;
 }
 
 export async function gatewayHarness(
@@ -45,7 +45,7 @@ export async function gatewayHarness(
   const extra = opts.config ?? {};
   const config = configSchema.parse({
     ...extra,
-    paths: { proxy_root: proxyRoot },
+    paths: { ...(extra.paths as object | undefined), proxy_root: proxyRoot },
     broker: { url: brokerUrl, queue: freshQueueName(), ...(extra.broker as object | undefined) },
   });
   const repos = await openRepositories({ config, logger: silentLogger, brokerUrl });
@@ -54,6 +54,7 @@ export async function gatewayHarness(
     queue: parts.queue,
     batches: parts.batches,
     workers: parts.workers,
+    proxies: parts.proxies,
     config,
     logger: silentLogger,
     options: opts.options,
