@@ -26,8 +26,8 @@ export interface GatewayHarness {
   proxyRoot: string;
   /** A plain BullMQ Queue on the same queue, to look at what the gateway stored. */
   inspect: Queue;
-  /** Closes the gateway's connections, then obliterates the queue. */
-  close(): Promise<void>;
+  /** Closes the gateway's connections, then obliterates the queue (unless keepQueue). */
+  close(opts?: { keepQueue?: boolean }): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -70,11 +70,13 @@ export async function gatewayHarness(
     config,
     proxyRoot,
     inspect,
-    async close() {
+    async close({ keepQueue = false } = {}) {
       await repos.close();
-      await inspect.obliterate({ force: true });
-      const leftovers = await client.keys(`proxima:${config.broker.queue}:*`);
-      if (leftovers.length) await client.del(...leftovers);
+      if (!keepQueue) {
+        await inspect.obliterate({ force: true });
+        const leftovers = await client.keys(`proxima:${config.broker.queue}:*`);
+        if (leftovers.length) await client.del(...leftovers);
+      }
       await inspect.close();
       await client.quit();
     },
