@@ -1,14 +1,24 @@
-import { rename, rm, mkdir, stat } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { InputError, MediaError, ProximaError } from '../core/errors.ts';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { encodeJobSchema, type EncodeJob, type EncodeResult } from '../core/job/contract.ts';
-import { encodeJobError } from '../core/job/job-error.ts';
+import { encodeJobError, retryNote } from '../core/job/job-error.ts';
 import type { Logger } from '../core/log.ts';
 import type { MediaInfo } from '../core/media/media-info.ts';
 import { verifyProxy } from '../core/media/verify-proxy.ts';
+import { checkStillInside, prepareProxyFolder } from '../core/paths/proxy-folder.ts';
+import {
+  checkTempIntact,
+  createTempFile,
+  sweepStaleTemps,
+  type TempFile,
+} from '../core/paths/safe-write.ts';
+import { checkSourceFile } from '../core/paths/source-file.ts';
+import { StorageError, storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { PRESETS, type Preset } from '../core/presets/presets.ts';
+import { abortReasonOf, type AbortReason } from './abort-reasons.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import type { Prober } from './probe-runner.ts';
 
@@ -26,6 +36,16 @@ export interface ProcessorDeps {
   /** Encoder threads per job; ffmpeg chooses when absent. */
   threads?: number;
   tracker?: JobTracker;
+  /**
+   * True while this worker still holds the job's lock (it extends the lock to find out). Asked
+   * right before the proxy is renamed into place: an attempt that lost its lock must not write.
+   */
+  lockHeld?: (job: Job, token: string | undefined) => Promise<boolean>;
+  /**
+   * Whether a job is active now, so temp files of jobs that ended are swept from a proxy's
+   * folder before a new one is written; without it only their age counts.
+   */
+  jobActive?: (jobId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -34,8 +54,23 @@ const CORRUPT_SOURCE =
   /invalid data found|error while decoding|moov atom not found|truncat|corrupt|end of file|invalid nal|no frame/i;
 
 /**
- * Probe, encode to a temp name beside the proxy, verify with ffprobe, rename. A bad input is
- * an UnrecoverableError (never retried); anything else is retried by the queue's attempts.
+ * This attempt no longer holds the job's lock: another worker has it now. Whatever this attempt
+ * throws is refused by the queue, so the other attempt's result is the one counted.
+ */
+class LockLostError extends ProximaError {
+  constructor(jobId: string) {
+    super(
+      'LOCK_LOST',
+      `job ${jobId} lost its lock to another worker; this attempt stopped without writing the proxy`,
+      'nothing to do: the worker that holds the job now finishes it',
+    );
+  }
+}
+
+/**
+ * Probe, encode to a temp file of its own beside the proxy, verify with ffprobe, check the
+ * source and the folder again, rename if the lock is still held. A bad input is an
+ * UnrecoverableError (never retried); anything else is retried by the queue's attempts.
  */
 export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, EncodeResult> {
   const now = deps.now ?? Date.now;
@@ -53,33 +88,36 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       );
     }
     const data = parsed.data;
+    const jobId = String(job.id);
     const log = deps.logger.child({ job: job.id, source: data.source.path });
-    deps.tracker?.started(String(job.id), data.source.path);
+    deps.tracker?.started(jobId, data.source.path);
     const started = now();
-    let temp: string | undefined;
+    let temp: TempFile | undefined;
     try {
       checkNotExpired(data, now(), deps.jobExpiresSec);
-      await checkSourceUnchanged(data);
+      // Before ffprobe: a FIFO or device would hold this slot for ever.
+      await checkSourceFile(data.source, 'before');
       const preset = PRESETS[data.preset];
       const source = await deps.prober.probe(data.source.path);
       checkEncodable(data.source.path, source);
 
+      const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
       const reused = data.reencode
         ? undefined
-        : await existingProxy(deps.prober, data.proxyPath, source, preset);
+        : await existingProxy(deps.prober, folder.finalPath, source, preset);
       if (reused) {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
         return result(data, reused, true, started, now(), deps.workerId);
       }
 
-      await mkdir(path.dirname(data.proxyPath), { recursive: true });
-      temp = path.join(
-        path.dirname(data.proxyPath),
-        `.${path.basename(data.proxyPath, '.mov')}.${String(job.id)}.partial`,
-      );
+      const stem = path.basename(data.proxyPath, '.mov');
+      for (const s of await sweepStaleTemps(folder.realDir, { now, jobActive: deps.jobActive })) {
+        log.info({ temp: s.path, reason: s.reason }, 'removed a stale temp file');
+      }
+      temp = await createTempFile(folder.realDir, stem, jobId);
       const args = buildFfmpegArgs(source, preset, {
         input: data.source.path,
-        output: temp,
+        output: temp.path,
         threads: deps.threads,
       });
       log.debug({ args }, 'encoding');
@@ -91,33 +129,64 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         },
       });
 
-      const proxy = await deps.prober.probe(temp);
+      const proxy = await deps.prober.probe(temp.path);
       const problems = verifyProxy(source, proxy, preset);
       if (problems.length > 0) {
-        // Retried: a full disk or a killed ffmpeg can leave a short file that probes fine.
+        // Retried: a killed ffmpeg can leave a short file that probes fine.
         throw new ProximaError(
           'PROXY_UNVERIFIED',
           `proxy of ${data.source.path} failed verification: ${problems.join('; ')}`,
-          'it will be retried; if it keeps failing, report the source file',
+          'if it keeps failing, report the source file',
         );
       }
-      await rename(temp, data.proxyPath);
+      await checkTempIntact(temp);
+      // The proxy is of the media that was probed only if the source did not change meanwhile.
+      await checkSourceFile(data.source, 'after');
+      await checkStillInside(folder, data.proxyPath);
+      if (deps.lockHeld && !(await deps.lockHeld(job, token))) throw new LockLostError(jobId);
+      // rename() replaces a link planted at the final name; it never writes through it.
+      await rename(temp.path, folder.finalPath);
       temp = undefined;
       log.info({ proxy: data.proxyPath, seconds: (now() - started) / 1000 }, 'proxy written');
       return result(data, proxy, false, started, now(), deps.workerId);
     } catch (err) {
-      if (temp) await rm(temp, { force: true });
-      if (signal?.aborted || (err instanceof FfmpegFailed && err.aborted)) {
+      const abort = abortOf(signal, err);
+      // Measured before the temp file is removed: the free space the write ran into.
+      const storage = abort
+        ? undefined
+        : await storageErrorFrom(
+            err,
+            { proxyRoot: data.proxyRoot, folder: path.dirname(data.proxyPath) },
+            err instanceof FfmpegFailed ? err.reason : undefined,
+          );
+      if (temp) {
+        await rm(temp.path, { force: true }).catch((e: unknown) =>
+          log.warn({ err: e, temp: temp?.path }, 'temp file not removed'),
+        );
+      }
+      if (abort?.kind === 'lock-lost' || err instanceof LockLostError) {
+        log.warn('lock lost to another worker; stopped without writing the proxy');
+        throw new Error(encodeJobError(new LockLostError(jobId)));
+      }
+      if (abort?.kind === 'stopping') {
         // The worker is stopping: hand the job back untouched for another worker.
         log.warn('encode interrupted; job handed back to the queue');
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      throw classify(err, data.source.path, job);
+      throw classify(storage ?? err, data.source.path, job, abort);
     } finally {
-      deps.tracker?.ended(String(job.id));
+      deps.tracker?.ended(jobId);
     }
   };
+}
+
+/** Why the job was interrupted, if it was: its signal's reason, or ffmpeg killed by a stop. */
+function abortOf(signal: AbortSignal | undefined, err: unknown): AbortReason | undefined {
+  const reason = abortReasonOf(signal);
+  if (reason) return reason;
+  if (err instanceof FfmpegFailed && err.aborted && !err.stalled) return { kind: 'stopping' };
+  return undefined;
 }
 
 function checkNotExpired(data: EncodeJob, nowMs: number, expiresSec: number): void {
@@ -126,24 +195,6 @@ function checkNotExpired(data: EncodeJob, nowMs: number, expiresSec: number): vo
       'JOB_EXPIRED',
       `job for ${data.source.path} waited more than broker.job_expires (${expiresSec} s)`,
       'queue it again, or raise broker.job_expires',
-    );
-  }
-}
-
-async function checkSourceUnchanged(data: EncodeJob): Promise<void> {
-  const st = await stat(data.source.path).catch(() => undefined);
-  if (!st) {
-    throw new MediaError(
-      'SOURCE_MISSING',
-      `source file ${data.source.path} does not exist on this worker`,
-      'check the media is mounted at the same path on every worker, then queue it again',
-    );
-  }
-  if (st.size !== data.source.size || Math.trunc(st.mtimeMs) !== Math.trunc(data.source.mtimeMs)) {
-    throw new MediaError(
-      'SOURCE_CHANGED',
-      `source file ${data.source.path} changed since it was queued`,
-      'wait until the copy has finished, then queue it again',
     );
   }
 }
@@ -157,14 +208,15 @@ function checkEncodable(file: string, media: MediaInfo): void {
   }
 }
 
+/** A verified proxy already at the final path; a link or anything but a regular file is not. */
 async function existingProxy(
   prober: Prober,
   proxyPath: string,
   source: MediaInfo,
   preset: Preset,
 ): Promise<MediaInfo | undefined> {
-  const there = await stat(proxyPath).catch(() => undefined);
-  if (!there) return undefined;
+  const there = await lstat(proxyPath).catch(() => undefined);
+  if (!there?.isFile()) return undefined;
   const proxy = await prober.probe(proxyPath).catch(() => undefined);
   return proxy && verifyProxy(source, proxy, preset).length === 0 ? proxy : undefined;
 }
@@ -191,9 +243,30 @@ function result(
   };
 }
 
-function classify(err: unknown, file: string, job: Job): Error {
+/** A retried failure says which attempt this was, and on the last one that retries are over. */
+function retried(err: ProximaError, job: Job): Error {
+  const note = retryNote(job.attemptsMade, job.opts.attempts);
+  return new Error(encodeJobError(new ProximaError(err.code, `${err.message}; ${note}`, err.hint)));
+}
+
+function classify(err: unknown, file: string, job: Job, abort: AbortReason | undefined): Error {
   if (err instanceof MediaError || err instanceof InputError) {
     return new UnrecoverableError(encodeJobError(err));
+  }
+  if (err instanceof StorageError) return retried(err, job);
+  if (abort?.kind === 'stalled' || (err instanceof FfmpegFailed && err.stalled)) {
+    const why =
+      abort?.kind === 'stalled'
+        ? `ffmpeg made no progress for ${abort.seconds} s`
+        : (err as FfmpegFailed).reason;
+    return retried(
+      new ProximaError(
+        'ENCODE_STALLED',
+        `encoding ${file} stopped: ${why}`,
+        'check the source is readable at full speed (a slow or lost network mount?); worker.stall_seconds sets the limit',
+      ),
+      job,
+    );
   }
   if (err instanceof FfmpegFailed && CORRUPT_SOURCE.test(err.reason)) {
     return new UnrecoverableError(
@@ -207,15 +280,15 @@ function classify(err: unknown, file: string, job: Job): Error {
     );
   }
   if (err instanceof FfmpegFailed) {
-    return new Error(
-      encodeJobError(
-        new ProximaError(
-          'ENCODE_FAILED',
-          `encoding ${file} failed (attempt ${job.attemptsMade + 1}): ${err.reason}`,
-          'it is retried; check free space and the worker log if it keeps failing',
-        ),
+    return retried(
+      new ProximaError(
+        'ENCODE_FAILED',
+        `encoding ${file} failed: ${err.reason}`,
+        'check the worker log if it keeps failing',
       ),
+      job,
     );
   }
+  if (err instanceof ProximaError) return retried(err, job);
   return new Error(encodeJobError(err));
 }

@@ -31,3 +31,15 @@ export function decodeJobError(failedReason: string | undefined): JobError {
     hint: 'queue the file again; if it keeps failing, check the worker log',
   };
 }
+
+/**
+ * What happens next to a job that failed in a way worth retrying, for the end of its message:
+ * BullMQ counts attemptsMade before this attempt, so this is attempt attemptsMade + 1. Pure.
+ */
+export function retryNote(attemptsMade: number, attempts: number | undefined): string {
+  const total = Math.max(1, attempts ?? 1);
+  const n = attemptsMade + 1;
+  return n < total
+    ? `it is retried (attempt ${n} of ${total})`
+    : `retries are over (attempt ${Math.min(n, total)} of ${total})`;
+}

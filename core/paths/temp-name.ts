@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * A proxy is written to `.<stem>.<jobId>.<32 hex>.partial` beside its final name: hidden from
+ * editing apps, tied to its job so a later attempt can tell whether it is still being written,
+ * and unguessable, so nobody can plant a link at it before ffmpeg opens it. Pure.
+ */
+const TEMP_RE = /^\.(.+)\.([A-Za-z0-9_-]{1,200}|=[0-9a-f]{16})\.([0-9a-f]{32})\.partial$/;
+
+/** How long a temp file may go unmodified before any attempt may remove it: ffmpeg writes often. */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
+
+export interface TempName {
+  stem: string;
+  /** The job that writes it; undefined when its id had to be hashed to fit a file name. */
+  jobId: string | undefined;
+}
+
+export function tempNameFor(
+  stem: string,
+  jobId: string,
+  random: string = randomBytes(16).toString('hex'),
+): string {
+  return `.${stem}.${fileSafeJobId(jobId)}.${random}.partial`;
+}
+
+/** BullMQ ids are usually file-safe already (px-<hex>); anything else is hashed. */
+function fileSafeJobId(jobId: string): string {
+  if (/^[A-Za-z0-9_-]{1,200}$/.test(jobId)) return jobId;
+  return `=${createHash('sha256').update(jobId).digest('hex').slice(0, 16)}`;
+}
+
+export function parseTempName(name: string): TempName | undefined {
+  const m = TEMP_RE.exec(name);
+  if (!m) return undefined;
+  return { stem: m[1]!, jobId: m[2]!.startsWith('=') ? undefined : m[2]! };
+}
+
+export interface TempFacts {
+  name: string;
+  mtimeMs: number;
+  /** Whether the job that wrote it is active now; undefined when unknown. */
+  jobActive: boolean | undefined;
+}
+
+export type StaleReason = 'unmodified too long' | 'its job is no longer active';
+
+/**
+ * Whether a temp file found beside a proxy is left over from a dead or finished attempt.
+ * `keep` is the caller's own temp file. A file of this naming scheme only.
+ */
+export function staleReason(
+  t: TempFacts,
+  nowMs: number,
+  keep?: string,
+  maxAgeMs: number = STALE_TEMP_MS,
+): StaleReason | undefined {
+  if (t.name === keep || !parseTempName(t.name)) return undefined;
+  if (nowMs - t.mtimeMs > maxAgeMs) return 'unmodified too long';
+  if (t.jobActive === false) return 'its job is no longer active';
+  return undefined;
+}
