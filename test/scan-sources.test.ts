@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,8 +8,11 @@ import {
   classifyFile,
   markNameClashes,
   scanSources,
+  skipNoteLines,
   summarizeSkipped,
 } from '../cli/sources/scan-sources.ts';
+import { statInput } from '../cli/stat-input.ts';
+import { readTimelineFile } from '../cli/timeline/read-timeline-file.ts';
 import { InputError } from '../core/errors.ts';
 
 const EXTS = ['mov', 'mp4', 'mxf', 'mts'];
@@ -162,4 +166,47 @@ test('a file queued alone still keeps its extension when a same-stem video sits 
   // Sound and hidden files beside a clip are not clips.
   assert.equal(await one('A002.mov'), false);
   assert.equal(await one('A003.mov'), false);
+});
+
+test('FIFOs and devices are never queued: a folder walk and named paths skip them with a note', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'proxima-fifo-'));
+  mkdirSync(path.join(root, 'card'));
+  writeFileSync(path.join(root, 'card', 'A001.mp4'), 'x');
+  execFileSync('mkfifo', [path.join(root, 'card', 'A001.mxf'), path.join(root, 'pipe.mov')]);
+  const result = await scanSources(['card', 'pipe.mov', '/dev/null'], {
+    extensions: [...EXTS, 'null'],
+    proxyRoot: path.join(root, 'proxies'),
+    cwd: root,
+  });
+  assert.deepEqual(
+    result.sources.map((s) => [path.relative(root, s.path), s.nameClash]),
+    [['card/A001.mp4', false]],
+    'a FIFO beside a clip is no name clash either',
+  );
+  assert.deepEqual(
+    result.skipped.map((s) => [s.path, s.reason]),
+    [
+      [path.join(root, 'card', 'A001.mxf'), 'not a regular file'],
+      [path.join(root, 'pipe.mov'), 'not a regular file'],
+      ['/dev/null', 'not a regular file'],
+    ],
+  );
+  assert.match(
+    skipNoteLines(result.skipped)[1]!,
+    /^note: skipped .*pipe\.mov \(not a regular file\)$/,
+  );
+});
+
+test('a FIFO given as a timeline file is refused at once with its kind, not read for ever', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'proxima-fifo-'));
+  const fifo = path.join(root, 'edit.fcpxml');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(readTimelineFile(fifo), (err: unknown) => {
+    assert.ok(err instanceof InputError);
+    assert.equal(err.code, 'NOT_A_REGULAR_FILE');
+    assert.equal(err.message, `timeline file ${fifo} is a FIFO (named pipe), not a regular file`);
+    assert.equal(err.exitCode, 2);
+    return true;
+  });
+  await assert.rejects(statInput('/dev/zero', 'path', 'SOURCE_NOT_FOUND'), /a character device/);
 });

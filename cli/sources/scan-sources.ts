@@ -158,7 +158,8 @@ export function nameClashOnDisk(
         entries = []; // unreadable: nothing known beside it
       }
       for (const e of entries) {
-        if (isHidden(e.name) || e.isDirectory()) continue;
+        // Folders, FIFOs and devices are never queued, so they take no proxy name.
+        if (isHidden(e.name) || !(e.isFile() || e.isSymbolicLink())) continue;
         if (classifyFile(e.name, extensions) !== 'video') continue;
         const k = stemKey(path.join(dir, e.name));
         counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -231,7 +232,8 @@ export async function scanSources(
 
   for (const given of paths) {
     const abs = path.resolve(cwd, given);
-    const st = await statInput(abs, 'path', 'SOURCE_NOT_FOUND', given);
+    // A FIFO or device given by name is skipped with a note, as in a folder walk.
+    const st = await statInput(abs, 'path', 'SOURCE_NOT_FOUND', given, { special: 'return' });
     if (isInside(abs, proxyRoot)) {
       skipped.set(abs, 'inside the proxy root');
     } else if (st.isDirectory()) {
