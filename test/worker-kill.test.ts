@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
-import { pino } from 'pino';
-import { stringify } from 'yaml';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
-import type { EncodeJob } from '../core/job/contract.ts';
-import { startWorker } from '../encoder-image/worker.ts';
+import { encodeResultSchema, type EncodeJob } from '../core/job/contract.ts';
+import { cliSandbox } from './helpers/cli-run.ts';
 import { probeFile, runFfmpeg } from './helpers/media.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
-import { jobFor, testConfig } from './helpers/worker-jobs.ts';
+import { jobFor } from './helpers/worker-jobs.ts';
+import {
+  childrenNamed,
+  killWorker,
+  startWorkerProc,
+  waitFor,
+  waitGone,
+  type WorkerProc,
+} from './helpers/worker-procs.ts';
 
 let redis: TestRedis;
 const work = mkdtempSync(path.join(tmpdir(), 'proxima-kill-'));
@@ -28,89 +33,112 @@ after(async () => {
   await redis.stop();
 });
 
-function spawnWorker(configFile: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'encoder-image/main.ts'], {
-    env: { ...process.env, PROXIMA_CONFIG: configFile },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function setup() {
-  // A proxy root per test: a proxy left by an earlier test would be reused, not encoded.
-  const root = mkdtempSync(path.join(work, 'proxies-'));
-  const config = testConfig(redis.url, root);
-  const configFile = path.join(work, `${config.broker.queue}.yaml`);
-  writeFileSync(configFile, stringify(config));
-  const connection = { url: redis.url };
-  const q = new Queue<EncodeJob>(config.broker.queue, { connection });
-  const events = new QueueEvents(config.broker.queue, { connection });
-  await events.waitUntilReady();
-  const j = jobFor(clip, root);
-  const progressed = new Promise<void>((resolve) =>
-    events.on('progress', ({ jobId }) => {
-      if (jobId === j.id) resolve();
-    }),
-  );
-  await q.add('encode', j.data, { jobId: j.id, attempts: 3 });
-  return { root, config, configFile, q, events, j, progressed };
-}
-
 function partials(root: string): string[] {
   return existsSync(root)
     ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.partial'))
     : [];
 }
 
-test('a worker killed -9 mid-encode loses no job and leaves no proxy behind', async () => {
-  const { root, config, configFile, q, events, j, progressed } = await setup();
-  const child = spawnWorker(configFile);
-  const exited = new Promise((r) => child.once('exit', r));
-  await progressed;
-  child.kill('SIGKILL');
-  await exited;
-  assert.equal(existsSync(j.data.proxyPath), false, 'nothing at the proxy path after the kill');
-
-  const worker = await startWorker({
-    brokerUrl: redis.url,
-    config,
-    logger: pino({ level: 'silent' }),
-    concurrency: 1,
-    searchPath: process.env.PATH ?? '',
+async function setup(worker: object) {
+  const queue = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const sandbox = cliSandbox({
+    broker: { url: redis.url, queue },
+    worker: { nice: 0, ...worker },
+    log: { level: 'info' },
   });
+  const connection = { url: redis.url };
+  const q = new Queue<EncodeJob>(queue, { connection });
+  const events = new QueueEvents(queue, { connection });
+  await events.waitUntilReady();
+  const j = jobFor(clip, sandbox.proxyRoot);
+  const cleanup = async () => {
+    await events.close();
+    await q.obliterate({ force: true });
+    await q.close();
+  };
+  return { sandbox, q, events, j, cleanup };
+}
+
+test('a worker killed -9 mid-encode takes its ffmpeg with it; another worker has the job within lock_seconds + 5 s and writes a verified proxy', async () => {
+  const lockSeconds = 10;
+  const { sandbox, q, events, j, cleanup } = await setup({ lock_seconds: lockSeconds });
+  const workers: WorkerProc[] = [startWorkerProc(sandbox.env), startWorkerProc(sandbox.env)];
   try {
-    await (await q.getJob(j.id))!.waitUntilFinished(events, 180_000);
+    await Promise.all(workers.map((w) => w.waitLog(/worker ready/)));
+    const progressed = new Promise<void>((resolve) =>
+      events.on('progress', ({ jobId }) => jobId === j.id && resolve()),
+    );
+    await q.add('encode', j.data, { jobId: j.id, attempts: 3 });
+    await progressed;
+
+    // The worker encoding is the one with an ffmpeg child.
+    const [victim, ffmpegPid] = await waitFor(
+      'an ffmpeg child of a worker',
+      () => {
+        for (const w of workers) {
+          const [pid] = childrenNamed(w.pid, 'ffmpeg');
+          if (pid) return [w, pid] as const;
+        }
+        return undefined;
+      },
+      10_000,
+    );
+    const survivor = workers.find((w) => w !== victim)!;
+    const activeAgain = new Promise<number>((resolve) =>
+      events.on('active', ({ jobId }) => jobId === j.id && resolve(Date.now())),
+    );
+
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    const ffmpegGone = await waitGone(ffmpegPid, 10_000);
+    console.log(`FIGURE: ffmpeg gone after its worker was killed -9: ${ffmpegGone ?? 'never'} s`);
+    assert.notEqual(ffmpegGone, null, `ffmpeg ${ffmpegPid} outlived its worker`);
+    assert.ok(ffmpegGone! <= 2, `ffmpeg took ${ffmpegGone} s to die`);
+    assert.equal(existsSync(j.data.proxyPath), false, 'nothing at the proxy path after the kill');
+
+    const requeue = ((await activeAgain) - killedAt) / 1000;
+    console.log(
+      `FIGURE: requeue after kill -9: ${requeue.toFixed(1)} s (worker.lock_seconds ${lockSeconds})`,
+    );
+    assert.ok(requeue <= lockSeconds + 5, `the job came back after ${requeue} s`);
+
+    const result = encodeResultSchema.parse(
+      await (await q.getJob(j.id))!.waitUntilFinished(events, 180_000),
+    );
+    assert.match(result.worker, new RegExp(`-${survivor.pid}-`), 'finished by the other worker');
     const proxy = await probeFile(j.data.proxyPath);
     const source = await probeFile(clip);
     assert.equal(proxy.video?.codec, 'prores');
     assert.equal(proxy.video?.height, 720);
     assert.ok(Math.abs(proxy.video!.frameCount! - source.video!.frameCount!) <= 1);
     assert.equal(proxy.timecode, source.timecode);
-    // The temp name is per job, so the retry took over the killed encode's temp file.
-    assert.deepEqual(partials(root), []);
+    // The killed attempt's temp file may remain (the next write into that folder sweeps it);
+    // the finished attempt leaves none.
+    assert.ok(partials(sandbox.proxyRoot).length <= 1, String(partials(sandbox.proxyRoot)));
   } finally {
-    await worker.close();
-    await events.close();
-    await q.obliterate({ force: true });
-    await q.close();
+    await Promise.all(workers.map(killWorker));
+    await cleanup();
   }
 });
 
 test('SIGTERM mid-encode lets the running job finish, then the worker exits 0', async () => {
-  const { configFile, q, events, j, progressed } = await setup();
-  const child = spawnWorker(configFile);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await progressed;
-  child.kill('SIGTERM');
+  const { sandbox, q, events, j, cleanup } = await setup({ lock_seconds: 3 });
+  const w = startWorkerProc(sandbox.env);
   try {
-    assert.equal(await exited, 0, stderr);
+    await w.waitLog(/worker ready/);
+    const progressed = new Promise<void>((resolve) =>
+      events.on('progress', ({ jobId }) => jobId === j.id && resolve()),
+    );
+    await q.add('encode', j.data, { jobId: j.id, attempts: 3 });
+    await progressed;
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 0, w.log());
     const job = (await q.getJob(j.id))!;
     assert.equal(await job.getState(), 'completed');
     assert.equal((await probeFile(j.data.proxyPath)).video?.codec, 'prores');
+    assert.match(w.log(), new RegExp(`worker stopped after [0-9.]+ s; finished: ${j.id}`));
   } finally {
-    await events.close();
-    await q.obliterate({ force: true });
-    await q.close();
+    await killWorker(w);
+    await cleanup();
   }
 });
