@@ -11,6 +11,7 @@ import { succeeded } from '../progress/batch-state.ts';
 import { followBatch, printSummary } from '../progress/follow-batch.ts';
 import { scanSources, skipNoteLines } from '../sources/scan-sources.ts';
 import { makeDemoClips } from '../demo/demo-clips.ts';
+import type { LocalStack } from '../stack/local-stack.ts';
 
 const optionsSchema = z.object({
   dir: z.string().min(1).optional(),
@@ -59,16 +60,31 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
 
   // The stack's own logs would tear through the progress display; warnings still show.
   const quiet = ctx.verbose ? logger : logger.child({}, { level: 'warn' });
-  const { startLocalStack } = await import('../stack/local-stack.ts');
-  const stack = await startLocalStack({
-    loaded,
-    logger: quiet,
-    workers: opts.workers,
-    workerLogLevel: 'warn',
-    verbose: ctx.verbose,
-  });
+  // Listening before the stack starts: a Ctrl-C while it comes up must stop what was started
+  // (the private redis-server is out of the terminal's reach), not leave it behind.
   const interrupt = onInterrupt();
+  let stack: LocalStack | null = null;
+  // Demo jobs are disposable, so the first Ctrl-C already hands them back; a further one kills
+  // the workers rather than being ignored.
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals >= 2) {
+      out.write('killing the workers\n');
+      stack?.kill();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
+    const { startLocalStack } = await import('../stack/local-stack.ts');
+    stack = await startLocalStack({
+      loaded,
+      logger: quiet,
+      workers: opts.workers,
+      workerLogLevel: 'warn',
+      verbose: ctx.verbose,
+    });
+    interrupt.signal.throwIfAborted();
     out.write(
       `local stack up: gateway ${stack.gatewayUrl}, ${opts.workers} worker slot${opts.workers === 1 ? '' : 's'}\n`,
     );
@@ -99,15 +115,20 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
   } catch (err) {
     const reason: unknown = interrupt.signal.reason;
     if (reason instanceof Interrupted) {
-      // Demo jobs are disposable: hand them back at once rather than finishing them.
-      const stopping = stack.stop();
-      stack.hurry();
-      await stopping;
+      out.write('stopping: handing running jobs back to the queue (Ctrl-C again kills)\n');
+      if (stack) {
+        const stopping = stack.stop();
+        stack.hurry();
+        await stopping;
+      }
+      out.write('stopped\n');
       return signalExitCode(reason.signalName);
     }
     throw err;
   } finally {
     interrupt.dispose();
-    await stack.stop();
+    await stack?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

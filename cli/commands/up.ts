@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import { redactUrl } from '../../core/secrets/redact.ts';
 import { DependencyError } from '../../core/errors.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, parseOptions } from '../options.ts';
@@ -20,42 +21,32 @@ async function runUp(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'up');
   const { loaded, logger } = ctx.load();
   const out = ctx.io.stdout;
-  // Loaded on use: the gateway and BullMQ are heavy, and most commands never need them.
-  const { startLocalStack } = await import('../stack/local-stack.ts');
-  const stack = await startLocalStack({
-    loaded,
-    logger,
-    workers: opts.workers,
-    verbose: ctx.verbose,
-  });
-
-  out.write(`gateway listening on ${stack.gatewayUrl}\n`);
-  out.write(
-    `broker ${stack.brokerUrl}${stack.redisPid ? ` (private redis-server, pid ${stack.redisPid})` : ''}\n`,
-  );
-  if (!sameOrigin(loaded.config.gateway.url, stack.gatewayUrl)) {
-    out.write(
-      `note: gateway.url is ${loaded.config.gateway.url}; queue and status use that address\n`,
-    );
-  }
-  out.write('press Ctrl-C to stop\n');
-
-  let signals = 0;
-  let onSignal: (name: NodeJS.Signals) => void = () => {};
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (name) => {
-      signals++;
-      if (signals === 1) resolve(name);
-      else {
-        out.write('handing running jobs back to the queue\n');
-        stack.hurry();
-      }
-    };
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Listening before anything starts: a Ctrl-C while the stack comes up must stop what was
+  // started (the private redis-server is out of the terminal's reach), not leave it behind.
+  const signals = stopSignals(out);
   try {
-    const outcome = await Promise.race([stopped, stack.failed]);
+    // Loaded on use: the gateway and BullMQ are heavy, and most commands never need them.
+    const { startLocalStack } = await import('../stack/local-stack.ts');
+    const stack = await startLocalStack({
+      loaded,
+      logger,
+      workers: opts.workers,
+      verbose: ctx.verbose,
+    });
+    signals.attach(stack);
+
+    out.write(`gateway listening on ${stack.gatewayUrl}\n`);
+    out.write(
+      `broker ${redactUrl(stack.brokerUrl)}${stack.redisPid ? ` (private redis-server, pid ${stack.redisPid})` : ''}\n`,
+    );
+    if (!sameOrigin(loaded.config.gateway.url, stack.gatewayUrl)) {
+      out.write(
+        `note: gateway.url is ${loaded.config.gateway.url}; queue and status use that address\n`,
+      );
+    }
+    if (!signals.received) out.write('press Ctrl-C to stop\n');
+
+    const outcome = await Promise.race([signals.first, stack.failed]);
     if (outcome instanceof Error) {
       logger.error({ err: outcome.message }, 'stopping the stack');
       await stack.stop();
@@ -70,9 +61,56 @@ async function runUp(ctx: CliContext, raw: unknown): Promise<number> {
     out.write('stopped\n');
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
+}
+
+interface Stoppable {
+  hurry(): void;
+  kill(): void;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) once: stop, letting running jobs finish. Twice: hand them back now.
+ * Three times: kill the workers; their jobs go back to the queue when their locks expire.
+ */
+function stopSignals(out: CliContext['io']['stdout']) {
+  let count = 0;
+  let stack: Stoppable | null = null;
+  let resolveFirst: (name: NodeJS.Signals) => void = () => {};
+  const first = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  const escalate = () => {
+    if (!stack) return;
+    if (count === 2) {
+      out.write('handing running jobs back to the queue (Ctrl-C again kills the workers)\n');
+      stack.hurry();
+    } else if (count >= 3) {
+      out.write('killing the workers; their jobs go back to the queue when their locks expire\n');
+      stack.kill();
+    }
+  };
+  const onSignal = (name: NodeJS.Signals) => {
+    count++;
+    if (count === 1) resolveFirst(name);
+    else escalate();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    first,
+    get received() {
+      return count > 0;
+    },
+    attach(s: Stoppable) {
+      stack = s;
+      // Signals that came while the stack was starting count from now.
+      if (count >= 2) escalate();
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 function sameOrigin(a: string, b: string): boolean {

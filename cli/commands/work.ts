@@ -1,15 +1,12 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { redactUrl } from '../../core/secrets/redact.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, parseOptions } from '../options.ts';
 import { readBrokerRecord, resolveBrokerUrl } from '../stack/broker-url.ts';
 
 const optionsSchema = z.object({
   concurrency: intOption(1, 256).optional(),
-  brokerUrl: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// URL')
-    .optional(),
   exitWithParent: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
@@ -21,8 +18,9 @@ export function workCommand(ctx: CliContext): Command {
         'run a worker in the foreground; SIGTERM finishes running jobs, a second hands them back',
       )
       .option('-n, --concurrency <n>', 'jobs encoded at once (default: worker.concurrency)')
-      // Used by `proxima up`, which owns the broker and the worker's lifetime.
-      .addOption(new Option('--broker-url <url>').hideHelp())
+      // Used by `proxima up`, which owns the worker's lifetime. It passes the broker URL in
+      // PROXIMA_BROKER__URL: a command line is readable by every local user, and the URL may
+      // hold a password.
       .addOption(new Option('--exit-with-parent').hideHelp())
       .addOption(new Option('--log-level <level>').hideHelp())
       .action((opts: Record<string, unknown>, cmd: Command) =>
@@ -35,8 +33,7 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'work');
   const { loaded, logger } = ctx.load();
   if (opts.logLevel) logger.level = opts.logLevel;
-  const brokerUrl =
-    opts.brokerUrl ?? resolveBrokerUrl(loaded.config, readBrokerRecord(loaded.stateDir));
+  const brokerUrl = resolveBrokerUrl(loaded.config, readBrokerRecord(loaded.stateDir));
 
   // Loaded on use: BullMQ and the media pipeline are heavy, and most commands never need them.
   const { startWorker } = await import('../../encoder-image/worker.ts');
@@ -48,7 +45,7 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
     concurrency: opts.concurrency,
     searchPath: loaded.searchPath,
   });
-  logger.info({ worker: worker.id, broker: brokerUrl }, 'worker ready');
+  logger.info({ worker: worker.id, broker: redactUrl(brokerUrl) }, 'worker ready');
 
   const closed = new Promise<void>((resolve) => {
     const close = worker.close.bind(worker);

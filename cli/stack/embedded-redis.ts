@@ -71,7 +71,9 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
         '--logfile',
         logFile,
       ],
-      { stdio: 'ignore' },
+      // Its own session and process group, so a Ctrl-C at the terminal never reaches it: the
+      // gateway and workers still need it while they stop, and we stop it last.
+      { stdio: 'ignore', detached: true },
     );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));

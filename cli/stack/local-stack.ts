@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { LoadedConfig } from '../../core/config/load.ts';
+import { childEnv, type LoadedConfig } from '../../core/config/load.ts';
 import { DependencyError } from '../../core/errors.ts';
 import { PACKAGE_ROOT } from '../../core/package-root.ts';
 import type { Logger } from '../../core/log.ts';
@@ -16,10 +16,18 @@ export interface LocalStack {
   redisPid: number | null;
   /** Resolves when a part of the stack stops on its own (the worker process, redis-server). */
   failed: Promise<Error>;
-  /** Workers finish their running jobs, then the gateway and redis stop. */
+  /**
+   * Workers first (they finish running jobs, for at most worker.stop_seconds), then the gateway,
+   * the private redis-server last, so the others can still hand jobs back through it.
+   */
   stop(): Promise<void>;
   /** During stop: workers hand their running jobs back instead of finishing them. */
   hurry(): void;
+  /**
+   * During stop: workers are killed outright (with their ffmpeg). Their jobs are not lost: the
+   * broker gives them to the next worker once their locks expire (worker.lock_seconds).
+   */
+  kill(): void;
 }
 
 export interface LocalStackOptions {
@@ -81,7 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let worker: WorkerProcess | null = null;
     if (options.workers !== 0) {
-      worker = spawnWorkers(brokerUrl, options);
+      worker = spawnWorkers(brokerUrl, options, config.worker.stop_seconds);
       const w = worker;
       undo.push(() => w.stop());
       failures.push(
@@ -103,6 +111,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       hurry() {
         worker?.hurry();
       },
+      kill() {
+        worker?.kill();
+      },
     };
   } catch (err) {
     await unwind();
@@ -114,40 +125,71 @@ interface WorkerProcess {
   exited: Promise<number | null>;
   stop(): Promise<void>;
   hurry(): void;
+  kill(): void;
 }
 
-function spawnWorkers(brokerUrl: string, options: LocalStackOptions): WorkerProcess {
-  const args = [BIN, 'work', '--broker-url', brokerUrl, '--exit-with-parent'];
+/**
+ * How long after being told to stop a worker may take before it is killed: its own bound
+ * (worker.stop_seconds) plus time to hand jobs back and close its connections.
+ */
+export function workerKillDelayMs(stopSeconds: number): number {
+  return (stopSeconds + 15) * 1000;
+}
+
+function spawnWorkers(
+  brokerUrl: string,
+  options: LocalStackOptions,
+  stopSeconds: number,
+): WorkerProcess {
+  const args = [BIN, 'work', '--exit-with-parent'];
   if (options.workers !== undefined) args.push('-n', String(options.workers));
   if (options.verbose) args.push('--verbose');
   else if (options.workerLogLevel) args.push('--log-level', options.workerLogLevel);
   // Its own process group: a Ctrl-C at the terminal reaches only this process, which then
   // decides how the worker stops. stdin is a pipe it watches, so it also stops if we die.
+  // The broker URL may hold a password: through the environment, which only this user can
+  // read, not the command line, which every local user can (ps).
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['pipe', 2, 2],
     detached: true,
+    env: childEnv({ PROXIMA_BROKER__URL: brokerUrl }),
   });
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(null));
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
   let signals = 0;
   const signal = () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (running()) {
       signals++;
       child.kill('SIGTERM');
     }
   };
+  const kill = () => {
+    if (!running() || child.pid === undefined) return;
+    try {
+      // The whole group: the worker and the ffmpeg and ffprobe it started.
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  void exited.then(() => clearTimeout(killTimer));
   return {
     exited,
     async stop() {
       if (signals === 0) signal();
+      // A worker that cannot stop (a broker gone for good) must not hold the stack up for ever.
+      killTimer ??= setTimeout(kill, workerKillDelayMs(stopSeconds));
       await exited;
     },
     hurry() {
       // The worker's second SIGTERM hands running jobs back to the queue.
       if (signals < 2) signal();
     },
+    kill,
   };
 }
 

@@ -209,3 +209,11 @@ function expandHome(p: string, home: string): string {
   if (p.startsWith('~/') || p.startsWith('~\\')) return join(home, p.slice(2));
   return p;
 }
+
+/**
+ * The environment for a child process of ours: this one's plus `vars`. Secrets such as the
+ * broker URL go to children this way, never as arguments, which any local user can read (ps).
+ */
+export function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...vars };
+}
