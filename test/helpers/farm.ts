@@ -143,6 +143,7 @@ export interface Farm {
   client: Redis;
   /** Every JSON log line the workers wrote, killed ones included. */
   workerLog(): LogLine[];
+  gatewayLog(): LogLine[];
   /** SIGTERM to every worker, which finishes its running job; resolves once all exited. */
   stopWorkers(): Promise<void>;
   /** Graceful: SIGTERM to every worker and the gateway, then redis stops. */
@@ -253,6 +254,7 @@ export async function startFarm(options: FarmOptions): Promise<Farm> {
     inspect,
     client,
     workerLog: () => logFiles.flatMap(readLog),
+    gatewayLog: () => readLog(gateway.logFile),
     stopWorkers: () => terminate([...running]),
     async stop() {
       await terminate([...running, gateway]);
