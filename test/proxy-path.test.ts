@@ -3,7 +3,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../core/errors.ts';
 import { jobIdFor } from '../core/job/job-id.ts';
+import { retryNote } from '../core/job/job-error.ts';
+import { foldersBelowRoot, isWithin } from '../core/paths/proxy-folder.ts';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { formatBytes, storageProblemOf } from '../core/paths/storage-errors.ts';
+import { parseTempName, STALE_TEMP_MS, staleReason, tempNameFor } from '../core/paths/temp-name.ts';
 
 const cases: [source: string, expected: string][] = [
   ['/media/day1/A001.mp4', '/proxies/media/day1/A001.mov'],
@@ -42,4 +46,75 @@ test('job ids are deterministic per file version and preset', () => {
   assert.notEqual(jobIdFor({ ...src, size: 101 }, 'prores-proxy'), id);
   assert.notEqual(jobIdFor({ ...src, mtimeMs: 1700000001000 }, 'prores-proxy'), id);
   assert.notEqual(jobIdFor(src, 'dnxhr-lb'), id);
+});
+
+test('temp names are hidden, tied to their job, unguessable, and parsed back', () => {
+  const id = 'px-0123456789abcdef01234567';
+  const a = tempNameFor('A001', id);
+  const b = tempNameFor('A001', id);
+  assert.notEqual(a, b, 'two attempts never share a name');
+  assert.match(a, /^\.A001\.px-0123456789abcdef01234567\.[0-9a-f]{32}\.partial$/);
+  assert.deepEqual(parseTempName(a), { stem: 'A001', jobId: id });
+  assert.deepEqual(parseTempName(tempNameFor('A.B 01', id)), { stem: 'A.B 01', jobId: id });
+  // An id that cannot be part of a file name is hashed; its job is then unknown.
+  const odd = tempNameFor('A001', 'a/b.c');
+  assert.match(odd, /^\.A001\.=[0-9a-f]{16}\.[0-9a-f]{32}\.partial$/);
+  assert.deepEqual(parseTempName(odd), { stem: 'A001', jobId: undefined });
+  for (const other of [
+    '.A001.partial',
+    `.A001.${id}.partial`,
+    'A001.mov',
+    `.A001.${id}.xyz.partial`,
+  ]) {
+    assert.equal(parseTempName(other), undefined, other);
+  }
+});
+
+test('a temp file is stale when unmodified for long or when its job is no longer active', () => {
+  const name = tempNameFor('A001', 'px-1');
+  const now = 1_000_000_000;
+  const fresh = { name, mtimeMs: now - 1000, jobActive: true };
+  assert.equal(staleReason(fresh, now), undefined);
+  assert.equal(staleReason({ ...fresh, jobActive: undefined }, now), undefined);
+  assert.equal(staleReason({ ...fresh, jobActive: false }, now), 'its job is no longer active');
+  assert.equal(
+    staleReason({ ...fresh, mtimeMs: now - STALE_TEMP_MS - 1 }, now),
+    'unmodified too long',
+  );
+  assert.equal(staleReason({ ...fresh, jobActive: false }, now, name), undefined, 'own file');
+  assert.equal(staleReason({ ...fresh, name: '.x.partial', jobActive: false }, now), undefined);
+});
+
+test('the proxy folder is found below the root, never beside or above it', () => {
+  assert.deepEqual(foldersBelowRoot('/p', '/p/media/day1/A001.mov'), ['media', 'day1']);
+  assert.deepEqual(foldersBelowRoot('/p/', '/p/A001.mov'), []);
+  assert.equal(foldersBelowRoot('/p', '/p'), undefined);
+  assert.equal(foldersBelowRoot('/p', '/px/A001.mov'), undefined);
+  assert.equal(foldersBelowRoot('/p', '/p/../etc/A001.mov'), undefined);
+  assert.ok(isWithin('/p/..a/b', '/p'));
+  assert.ok(!isWithin('/p/../b', '/p'));
+  assert.ok(isWithin('/p', '/p'));
+});
+
+test('storage failures are named from errno codes and ffmpeg lines; sizes read like a person', () => {
+  assert.equal(storageProblemOf('ENOSPC'), 'no-space');
+  assert.equal(storageProblemOf('EDQUOT'), 'no-space');
+  for (const c of ['EROFS', 'EACCES', 'EPERM']) assert.equal(storageProblemOf(c), 'read-only');
+  assert.equal(
+    storageProblemOf(undefined, 'Error writing trailer of x: No space left on device'),
+    'no-space',
+  );
+  assert.equal(storageProblemOf(undefined, 'x: Read-only file system'), 'read-only');
+  assert.equal(storageProblemOf('ENOENT', 'Invalid data found'), undefined);
+  assert.equal(formatBytes(0), '0 bytes');
+  assert.equal(formatBytes(12 * 1024), '12 KiB');
+  assert.equal(formatBytes(1536 * 1024), '1.5 MiB');
+  assert.equal(formatBytes(3 * 1024 ** 4), '3 TiB');
+});
+
+test('a retried failure says which attempt it was, and the last one that retries are over', () => {
+  assert.equal(retryNote(0, 3), 'it is retried (attempt 1 of 3)');
+  assert.equal(retryNote(1, 3), 'it is retried (attempt 2 of 3)');
+  assert.equal(retryNote(2, 3), 'retries are over (attempt 3 of 3)');
+  assert.equal(retryNote(0, undefined), 'retries are over (attempt 1 of 1)');
 });
