@@ -90,7 +90,9 @@ export function requestError(error: z.ZodError): InputError {
   return new InputError(
     'INVALID_REQUEST',
     `${fieldName(top)}: ${describeIssue(issue)}${extra}`,
-    FIELD_HINTS[head] ?? 'fix the request body; `proxima queue` builds a valid one',
+    // Own keys only: a field named __proto__ or constructor must not find Object's members.
+    (Object.hasOwn(FIELD_HINTS, head) ? FIELD_HINTS[head] : undefined) ??
+      'fix the request body; `proxima queue` builds a valid one',
   );
 }
 
