@@ -108,7 +108,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const jobOfSignal = new WeakMap<AbortSignal, string>();
   let whenEmpty: (() => void)[] = [];
   let stopping = false;
-  const outcomes = new Map<string, 'finished' | 'handedBack' | 'lost'>();
+  const outcomes = new Map<string, 'finished' | 'handedBack' | 'abandoned' | 'lost'>();
 
   const markLost = (jobId: string, why: string) => {
     const h = held.get(jobId);
@@ -226,8 +226,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         throw new WaitingError();
       }
       if (stopping) {
+        // Handing back failed (the broker refused or went away): the job stays where it is
+        // until its lock expires and another worker's stalled check takes it.
         const waiting = err instanceof WaitingError || (err as Error).name === 'WaitingError';
-        outcomes.set(jobId, waiting && h.handingBack ? 'handedBack' : 'finished');
+        outcomes.set(jobId, !h.handingBack ? 'finished' : waiting ? 'handedBack' : 'abandoned');
       }
       throw err;
     } finally {
@@ -339,11 +341,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const summary = {
       finished: ofKind('finished'),
       handedBack: ofKind('handedBack'),
-      abandoned,
+      abandoned: [...ofKind('abandoned'), ...abandoned],
       lost: ofKind('lost'),
       seconds: (Date.now() - started) / 1000,
     };
-    (abandoned.length ? log.warn.bind(log) : log.info.bind(log))(summary, stopSummary(summary));
+    (summary.abandoned.length ? log.warn.bind(log) : log.info.bind(log))(
+      summary,
+      stopSummary(summary),
+    );
     markStopped();
   };
 

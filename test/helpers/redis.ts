@@ -20,7 +20,7 @@ export interface TestRedis {
  * A private redis-server on a free port for one test file, so a test can kill and restart it
  * without touching any Redis already listening on 6379.
  */
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(opts: { durable?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'proxima-redis-'));
   let child: ChildProcess | undefined;
@@ -35,8 +35,11 @@ export async function startRedis(): Promise<TestRedis> {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        // durable: every write in the append-only file before it is acknowledged, so a
+        // SIGKILL loses nothing and restart() reads it all back.
+        ...(opts.durable
+          ? ['--appendonly', 'yes', '--appendfsync', 'always']
+          : ['--appendonly', 'no']),
         '--dir',
         dir,
       ],
@@ -46,7 +49,7 @@ export async function startRedis(): Promise<TestRedis> {
   };
   const kill = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGKILL');
     await exited;
