@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import {
+  BIN,
   cliSandbox,
   killCli,
   startCli,
@@ -11,6 +12,7 @@ import {
   type RunningCli,
 } from './helpers/cli-run.ts';
 import { makeClip } from './helpers/cli-media.ts';
+import { startPty } from './helpers/pty.ts';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
 
 // The gateway as people run it beside a shared broker (`proxima up --workers 0` with broker.url
@@ -212,6 +214,67 @@ test('a gateway away longer than gateway.reconnect_seconds ends queue --wait wit
   console.log(
     `FIGURE: reconnect_seconds 3: queue --wait gave up ${took.toFixed(1)} s after the gateway was killed`,
   );
+});
+
+test('at a terminal: a lost gateway is one line above the bars, however long it stays away; Ctrl-C ends the wait, and --json still prints its summary', async () => {
+  const box = await sandbox({ gateway: { reconnect_seconds: 120 } });
+  const gateway = start(['up', '--workers', '0'], box);
+  await gateway.waitFor(/gateway listening on/);
+  const gatewayUrl = /gateway listening on (\S+)/.exec(gateway.stdout())![1]!;
+
+  const bars = startPty([process.execPath, BIN, 'queue', clips[2]!], box.env);
+  const json = startPty([process.execPath, BIN, 'queue', '--json', clips[3]!], box.env);
+  try {
+    await bars.waitFor(/queued 1 file as batch/);
+    await bars.waitFor(/0\/1 done, 1 waiting/);
+    await until('both batches queued', async () => {
+      const res = await fetch(`${gatewayUrl}/v1/batches`);
+      return ((await res.json()) as { batches: unknown[] }).batches.length === 2;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    await killHard(gateway);
+    await bars.waitFor(/lost the gateway at/);
+    await json.waitFor(/lost the gateway at/);
+    // Retries at 0.5, 1.5, 3.5 and 7.5 s: none of them adds a line.
+    await new Promise((r) => setTimeout(r, 8_000));
+    bars.type('\x03');
+    json.type('\x03');
+    const [b, j] = await Promise.all([bars.done, json.done]);
+
+    assert.equal(b.code, 130, b.output);
+    // What the screen shows line by line, without the redraw's cursor movements and the ^C echo.
+    const screen = b.output.replace(/\x1b\[[0-9;?]*[A-Za-z]|\r|\^C/g, '');
+    assert.equal(b.output.split('lost the gateway at').length - 1, 1, b.output);
+    assert.match(
+      screen,
+      /^lost the gateway at http:\/\/127\.0\.0\.1:\d+; reconnecting for up to 120 s \(the batch keeps running\)$/m,
+    );
+    assert.match(
+      screen,
+      /^stopped watching batch b-\S+; its jobs keep running \(see `proxima status`\)$/m,
+    );
+    // The cursor is shown again.
+    assert.ok(b.output.lastIndexOf('\x1b[?25h') > b.output.lastIndexOf('\x1b[?25l'), b.output);
+
+    assert.equal(j.code, 130, j.output);
+    assert.equal(j.output.split('lost the gateway at').length - 1, 1, j.output);
+    const start = j.output.indexOf('{\n');
+    const end = j.output.lastIndexOf('\n}') + 2;
+    const summary = JSON.parse(j.output.slice(start, end)) as QueueJson;
+    assert.equal(summary.waited, true);
+    assert.deepEqual(
+      summary.jobs.map((job) => [job.source, job.state]),
+      [[clips[3], 'waiting']],
+    );
+    assert.equal(summary.error.code, 'INTERRUPTED');
+    assert.match(
+      summary.error.message,
+      /^stopped watching batch b-\S+; its jobs keep running \(SIGINT\)$/,
+    );
+  } finally {
+    bars.kill();
+    json.kill();
+  }
 });
 
 function escapeRe(s: string): string {
