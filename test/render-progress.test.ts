@@ -12,6 +12,7 @@ import {
   fitName,
   renderBar,
   renderBars,
+  renderConnectionNote,
   renderJobLine,
   renderSummary,
 } from '../cli/progress/render-progress.ts';
@@ -247,5 +248,45 @@ test('a job removed from the queue is reported, not counted as done', () => {
   assert.deepEqual(
     stateChanges(seen, s).map((j) => j.id),
     ['j1'],
+  );
+});
+
+test('the connection notes, and every line of both views, are escaped for the terminal', () => {
+  assert.equal(
+    renderConnectionNote({ type: 'lost', url: 'http://127.0.0.1:8765', giveUpAfterMs: 300_000 }),
+    'lost the gateway at http://127.0.0.1:8765; reconnecting for up to 300 s (the batch keeps running)',
+  );
+  assert.equal(
+    renderConnectionNote({ type: 'back', url: 'http://127.0.0.1:8765', awayMs: 4_250 }),
+    'gateway back after 4.3 s; resuming',
+  );
+
+  // Failure messages come from the worker; their text may quote anything.
+  const failed = (s: ReturnType<typeof stateFromSnapshot>) =>
+    applyEvent(s, {
+      type: 'failed',
+      jobId: 'j1',
+      error: { code: 'MEDIA', message: 'bad \x1b[2J\u202eframe', hint: 'h' },
+    });
+  const plain: string[] = [];
+  const pv = createProgressView({ write: (c: string) => plain.push(c) }, 'plain');
+  pv.update(failed(stateFromSnapshot(batch([job('j1', '/m/A.mov')]))));
+  pv.note('linked    A\x07.mov -> /p/A.mov');
+  assert.deepEqual(plain, [
+    'failed    /m/A.mov: bad \\x1b[2J\\u202eframe\n',
+    'linked    A\\x07.mov -> /p/A.mov\n',
+  ]);
+
+  const tty: string[] = [];
+  const tv = createProgressView({ write: (c: string) => tty.push(c), columns: 60 }, 'tty', {
+    intervalMs: 60_000,
+  });
+  tv.update(stateFromSnapshot(batch([job('j1', '/m/A.mov')])));
+  tv.update(failed(stateFromSnapshot(batch([job('j1', '/m/A.mov')]))));
+  tv.note('linked    A\x07.mov -> /p/A.mov');
+  tv.stop();
+  assert.equal(
+    tty.at(-1),
+    '\x1b[1A\r\x1b[Jfailed    /m/A.mov: bad \\x1b[2J\\u202eframe\nlinked    A\\x07.mov -> /p/A.mov\n\x1b[?25h',
   );
 });
