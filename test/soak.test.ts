@@ -178,6 +178,8 @@ test(
       (r) => r && (r.attemptsStarted > 1 || r.stalledCounter > 0),
     );
     const maxStarted = Math.max(...records.map((r) => r?.attemptsStarted ?? 0));
+    // attemptsMade counts attempts that ended (failed or completed); a kill -9 ends none.
+    const failedAttempts = records.filter((r) => r && r.attemptsMade > 1).length;
     console.log(`FIGURE: soak clips ${CLIPS}`);
     console.log(
       `FIGURE: soak workers ${WORKERS} (worker.lock_seconds ${LOCK_SECONDS}), worker processes started ${f.workersStarted()}`,
@@ -193,12 +195,19 @@ test(
       `FIGURE: soak duplicated ${duplicated.size} (written twice ${[...written.values()].filter((n) => n > 1).length}, completed twice ${[...completedEvents.values()].filter((n) => n > 1).length}, renamed after finishing ${lateRename.length})`,
     );
     console.log(
-      `FIGURE: soak jobs started again ${startedAgain.length}, most starts of one job ${maxStarted}, proxies reused per the logs ${reusedInLog.size}`,
+      `FIGURE: soak jobs started again ${startedAgain.length}, most starts of one job ${maxStarted}, jobs with a failed attempt ${failedAttempts}, proxies reused per the logs ${reusedInLog.size}`,
     );
     console.log(`FIGURE: soak temp files left ${partials.length}`);
     console.log(
       `FIGURE: soak wall seconds ${wall.toFixed(1)} (queue to summary), ${((Date.now() - testStarted) / 1000).toFixed(1)} with media and checks`,
     );
+    const byId = new Map(records.map((r) => [String(r?.id), r]));
+    for (const p of partials) {
+      const job = byId.get(/\.(px-[0-9a-f]+)\./.exec(path.basename(p))?.[1] ?? '');
+      console.log(
+        `left: ${p} (${statSync(path.join(f.sandbox.proxyRoot, p)).size} bytes; its job started ${job?.attemptsStarted ?? '?'} times, stalled ${job?.stalledCounter ?? '?'})`,
+      );
+    }
     for (const j of summary.jobs.filter((x) => x.state === 'failed')) {
       console.log(`failed: ${j.source}: ${JSON.stringify(j.error)}`);
     }
