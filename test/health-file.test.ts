@@ -3,7 +3,14 @@ import { mkdtempSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { isAlive, markAlive, staleReason } from '../encoder-image/health-file.ts';
+import {
+  createHealthFile,
+  healthText,
+  isAlive,
+  markAlive,
+  staleReason,
+  stallsIn,
+} from '../encoder-image/health-file.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'proxima-health-'));
 
@@ -31,4 +38,28 @@ test('a fresh health file is alive; a missing or old one is not, with a reason',
 test('markAlive never throws, even where the file cannot be written', () => {
   assert.doesNotThrow(() => markAlive(path.join(dir, 'no', 'such', 'folder', 'alive')));
   assert.doesNotThrow(() => markAlive(dir));
+});
+
+test('a health file naming a stall is unhealthy however fresh; the stall lines round-trip', () => {
+  const file = path.join(dir, 'stalled');
+  const reason = 'job px-1: ffmpeg made no progress for 5 s';
+  markAlive(file, [reason]);
+  assert.equal(isAlive(file, 45_000), false);
+  assert.equal(staleReason(file, 45_000), `the worker is stalled: ${reason}`);
+  assert.deepEqual(stallsIn(healthText(new Date(), ['a', 'b\nc'])), ['a', 'b c']);
+  markAlive(file);
+  assert.equal(staleReason(file, 45_000), null, 'a heartbeat without stalls is healthy again');
+});
+
+test('createHealthFile keeps its stalls across heartbeats and writes nothing before the first', () => {
+  const file = path.join(dir, 'kept');
+  const health = createHealthFile(file);
+  health.stalls(['job px-2: ffmpeg made no progress for 5 s']);
+  assert.match(staleReason(file, 45_000) ?? '', /does not exist/, 'no broker reached yet');
+  health.alive();
+  assert.match(staleReason(file, 45_000) ?? '', /stalled: job px-2/);
+  health.alive();
+  assert.match(staleReason(file, 45_000) ?? '', /stalled: job px-2/, 'kept by the heartbeat');
+  health.stalls([]);
+  assert.equal(staleReason(file, 45_000), null);
 });

@@ -72,9 +72,12 @@ export function realtimeFfmpeg(dir: string): string {
   return file;
 }
 
-/** An ffmpeg that hangs: no output, no exit, like one stuck on a dead network mount. */
-export function hungFfmpeg(dir: string): string {
-  const file = path.join(dir, 'ffmpeg-hung');
+/**
+ * An ffmpeg or ffprobe that hangs: no output, no exit, like one stuck reading a dead network
+ * mount. It execs `sleep`, so that is the name its process shows.
+ */
+export function hungProgram(dir: string, name: string): string {
+  const file = path.join(dir, `${name}-hung`);
   writeFileSync(file, '#!/bin/sh\nexec sleep 600\n');
   chmodSync(file, 0o755);
   return file;
