@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { Config } from '../../core/config/schema.ts';
+import { redactUrl } from '../../core/secrets/redact.ts';
 import type { CliContext } from '../context.ts';
 
 export function configCommand(ctx: CliContext): Command {
@@ -36,9 +37,14 @@ export function configCommand(ctx: CliContext): Command {
   return config;
 }
 
-/** The token is a credential; show only that one is set, so the output can be pasted anywhere. */
+/**
+ * Credentials hidden, so the output can be pasted anywhere: the token shows only that it is set,
+ * broker URLs keep everything but their password (`redis://:***@host:6379`).
+ */
 export function redacted(config: Config): Config {
   const copy = structuredClone(config);
   if (copy.gateway.token) copy.gateway.token = '(set, hidden)';
+  copy.broker.url = redactUrl(copy.broker.url);
+  copy.docker.broker_url = redactUrl(copy.docker.broker_url);
   return copy;
 }

@@ -45,7 +45,6 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
     concurrency: opts.concurrency,
     searchPath: loaded.searchPath,
   });
-  logger.info({ worker: worker.id, broker: redactUrl(brokerUrl) }, 'worker ready');
 
   const closed = new Promise<void>((resolve) => {
     const close = worker.close.bind(worker);
@@ -58,7 +57,9 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
       }
     };
   });
+  // Before saying ready: whoever waits for that line may stop us right after it.
   handleSignals(worker, logger);
+  logger.info({ worker: worker.id, broker: redactUrl(brokerUrl) }, 'worker ready');
   if (opts.exitWithParent) {
     // `proxima up` holds our stdin open; EOF means it is gone, so stop as if sent SIGTERM.
     process.stdin.resume();

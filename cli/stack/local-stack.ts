@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { checkBrokerLogin } from '../../core/broker/connection.ts';
 import { childEnv, type LoadedConfig } from '../../core/config/load.ts';
 import { DependencyError } from '../../core/errors.ts';
 import { PACKAGE_ROOT } from '../../core/package-root.ts';
@@ -72,6 +73,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       undo.push(async () => removeBrokerRecord(stateDir, r.pid));
       brokerUrl = r.url;
       failures.push(r.exited.then(() => new Error('redis-server exited unexpectedly')));
+    } else {
+      // A wrong password in broker.url is the user's to fix; say that, not "not reachable".
+      await checkBrokerLogin(brokerUrl);
     }
 
     let gateway: Awaited<ReturnType<typeof startGateway>>;
