@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { configSchema } from '../core/config/schema.ts';
@@ -13,13 +14,16 @@ import { freshQueueName, silentLogger } from './helpers/gateway-fixture.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 import { clipProperties, installScene } from './helpers/resolve-scene.ts';
 
-// A gateway of the version before batches kept their Resolve clips: the same API, but a request
-// with a `resolve` field is refused the way the gateway refuses any field it does not know.
+// A gateway of the version before batches kept their Resolve clips and skipped files: the same
+// API, but a request with a `resolve` or `skipped` field is refused the way the gateway refuses
+// any field it does not know.
 let redis: TestRedis;
 let gateway: Gateway;
 let older: Server;
 let olderUrl = '';
 let refusal = '';
+/** The requests it refused, by the field it did not know. */
+const refused: string[] = [];
 
 before(async () => {
   redis = await startRedis();
@@ -43,15 +47,20 @@ before(async () => {
     }),
   });
   assert.equal(probe.status, 400);
-  refusal = (await probe.text()).replaceAll('resolvx', 'resolve');
+  refusal = await probe.text();
 
   older = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.method === 'POST' && 'resolve' in (JSON.parse(body.toString() || '{}') as object)) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(refusal);
+      const sent = JSON.parse(body.toString() || '{}') as object;
+      const unknown = ['resolve', 'skipped'].find((f) => req.method === 'POST' && f in sent);
+      if (unknown) {
+        refused.push(unknown);
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(refusal.replaceAll('resolvx', unknown));
         return;
       }
       void fetch(`${gateway.url}${req.url}`, {
@@ -111,4 +120,30 @@ test('queue --resolve against an older gateway queues the clips without the reco
     r.stdout,
     /^run `proxima link --scan` when it is done to link the proxies in Resolve$/m,
   );
+});
+
+test('a folder with skipped files against an older gateway: queued without the list, no warning', async () => {
+  const box = cliSandbox({ gateway: { url: olderUrl } });
+  const dir = path.join(box.root, 'card');
+  const clip = await makeClip(dir, 'B001', 'h264-stereo');
+  writeFileSync(path.join(dir, 'B001.jpg'), 'a still beside the clip');
+  refused.length = 0;
+  const r = await runCli(['queue', '--no-wait', '--json', dir], { env: box.env });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(refused, ['skipped']);
+  assert.equal(r.stderr, '');
+  const out = JSON.parse(r.stdout) as {
+    batch: string;
+    skipped: { path: string; reason: string }[];
+  };
+  // The summary still lists it; the older gateway's batch has the clip and nothing else.
+  assert.deepEqual(out.skipped, [{ path: path.join(dir, 'B001.jpg'), reason: 'still image' }]);
+  const batch = batchViewSchema.parse(
+    await (await fetch(`${gateway.url}/v1/batches/${out.batch}`)).json(),
+  );
+  assert.deepEqual(
+    batch.jobs.map((j) => j.source),
+    [clip],
+  );
+  assert.deepEqual(batch.skipped, []);
 });
