@@ -93,6 +93,13 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
     deps.tracker?.started(jobId, data.source.path);
     const started = now();
     let temp: TempFile | undefined;
+    /**
+     * Whatever failed, an attempt without its lock has no say in the job any more (the queue
+     * refuses its result), so it reports the lost lock rather than a failure that would not
+     * count, e.g. its temp file swept by the attempt that holds the job now.
+     */
+    const lostLock = async (): Promise<boolean> =>
+      deps.lockHeld !== undefined && !(await deps.lockHeld(job, token).catch(() => true));
     try {
       checkNotExpired(data, now(), deps.jobExpiresSec);
       // Before ffprobe: a FIFO or device would hold this slot for ever.
@@ -110,8 +117,12 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         return result(data, reused, true, started, now(), deps.workerId);
       }
 
+      // Holding the lock now means any other temp file of this job is a dead attempt's.
+      const locked = deps.lockHeld ? await deps.lockHeld(job, token) : undefined;
+      if (locked === false) throw new LockLostError(jobId);
       const stem = path.basename(data.proxyPath, '.mov');
-      for (const s of await sweepStaleTemps(folder.realDir, { now, jobActive: deps.jobActive })) {
+      const sweep = { now, jobActive: deps.jobActive, lockedJob: locked ? jobId : undefined };
+      for (const s of await sweepStaleTemps(folder.realDir, sweep)) {
         log.info({ temp: s.path, reason: s.reason }, 'removed a stale temp file');
       }
       temp = await createTempFile(folder.realDir, stem, jobId);
@@ -129,6 +140,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         },
       });
 
+      // Before ffprobe too: a FIFO swapped in for the temp file would block it.
+      await checkTempIntact(temp);
       const proxy = await deps.prober.probe(temp.path);
       const problems = verifyProxy(source, proxy, preset);
       if (problems.length > 0) {
@@ -164,7 +177,11 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
           log.warn({ err: e, temp: temp?.path }, 'temp file not removed'),
         );
       }
-      if (abort?.kind === 'lock-lost' || err instanceof LockLostError) {
+      const lost =
+        abort?.kind === 'lock-lost' ||
+        err instanceof LockLostError ||
+        (!abort && (await lostLock()));
+      if (lost) {
         log.warn('lock lost to another worker; stopped without writing the proxy');
         throw new Error(encodeJobError(new LockLostError(jobId)));
       }

@@ -70,19 +70,27 @@ test('temp names are hidden, tied to their job, unguessable, and parsed back', (
   }
 });
 
-test('a temp file is stale when unmodified for long or when its job is no longer active', () => {
+test('a temp file is stale when unmodified for long, of an ended job, or of a lost attempt', () => {
   const name = tempNameFor('A001', 'px-1');
-  const now = 1_000_000_000;
-  const fresh = { name, mtimeMs: now - 1000, jobActive: true };
-  assert.equal(staleReason(fresh, now), undefined);
-  assert.equal(staleReason({ ...fresh, jobActive: undefined }, now), undefined);
-  assert.equal(staleReason({ ...fresh, jobActive: false }, now), 'its job is no longer active');
+  const nowMs = 1_000_000_000;
+  const fresh = { name, mtimeMs: nowMs - 1000, jobActive: true };
+  assert.equal(staleReason(fresh, { nowMs }), undefined);
+  assert.equal(staleReason({ ...fresh, jobActive: undefined }, { nowMs }), undefined);
   assert.equal(
-    staleReason({ ...fresh, mtimeMs: now - STALE_TEMP_MS - 1 }, now),
+    staleReason({ ...fresh, jobActive: false }, { nowMs }),
+    'its job is no longer active',
+  );
+  assert.equal(
+    staleReason({ ...fresh, mtimeMs: nowMs - STALE_TEMP_MS - 1 }, { nowMs }),
     'unmodified too long',
   );
-  assert.equal(staleReason({ ...fresh, jobActive: false }, now, name), undefined, 'own file');
-  assert.equal(staleReason({ ...fresh, name: '.x.partial', jobActive: false }, now), undefined);
+  assert.equal(staleReason(fresh, { nowMs, lockedJob: 'px-1' }), 'an attempt that lost its lock');
+  assert.equal(staleReason(fresh, { nowMs, lockedJob: 'px-2' }), undefined);
+  assert.equal(staleReason({ ...fresh, jobActive: false }, { nowMs, keep: name }), undefined);
+  assert.equal(
+    staleReason({ ...fresh, name: '.x.partial', jobActive: false }, { nowMs }),
+    undefined,
+  );
 });
 
 test('the proxy folder is found below the root, never beside or above it', () => {

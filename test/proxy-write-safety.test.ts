@@ -111,14 +111,14 @@ test('two attempts of one job write their own temp files; the one that lost its 
     });
     await until('attempt B to finish encoding', () => gB.reached);
     assert.notEqual(b.temp, a.temp, 'each attempt has its own temp file');
-    assert.ok(existsSync(a.temp!) && existsSync(b.temp!));
+    assert.ok(existsSync(b.temp!));
+    assert.ok(!existsSync(a.temp!), "B, holding the lock, swept the lost attempt's temp file");
 
     // A carries on first: it no longer holds the lock, so it must not write the proxy, and its
     // clean-up must not touch B's file.
     gA.open();
     await until('attempt A to give up', () => A.thrown.length > 0);
     assert.equal(errorCode(A.thrown[0]), 'LOCK_LOST');
-    assert.ok(!existsSync(a.temp!), 'A removed its own temp file');
     assert.ok(existsSync(b.temp!), "A left B's temp file alone");
     assert.ok(!existsSync(j.data.proxyPath), 'A wrote no proxy');
 
@@ -270,39 +270,59 @@ test('symlinks below the proxy root never lead a proxy outside it', async () => 
 test('stale temp files are swept by the next attempt in the folder, and by a tree sweep', async () => {
   const q = await openQueue(redis.url);
   const root = path.join(work, 'p7');
-  const W = await startProxyWorker(redis.url, q.name, { id: 'W' });
+  // Another job in the same folder, being encoded by another worker while W sweeps.
+  const gBusy = gate();
+  const busy: { temp?: string } = {};
+  const other = await startProxyWorker(redis.url, q.name, {
+    id: 'other',
+    ffmpeg: pausing(gBusy, 'before', busy),
+  });
+  let W: Awaited<ReturnType<typeof startProxyWorker>> | undefined;
   try {
+    const jBusy = jobFor(clips[3]!, root);
+    await q.queue.add('encode', jBusy.data, { ...opts, jobId: jBusy.id });
+    await until('the other job to be encoding', () => gBusy.reached);
+
     const j = jobFor(clips[4]!, root);
     const dir = path.dirname(j.data.proxyPath);
-    mkdirSync(dir, { recursive: true });
     const old = path.join(dir, tempNameFor('A004', 'px-000000000000000000000001'));
     const orphan = path.join(dir, tempNameFor('A003', 'px-000000000000000000000002'));
-    const live = path.join(dir, tempNameFor('A005', j.id));
-    const other = path.join(dir, '.notes.partial');
-    for (const f of [old, orphan, live, other]) writeFileSync(f, 'x');
+    const lost = path.join(dir, tempNameFor('A005', j.id));
+    const notOurs = path.join(dir, '.notes.partial');
+    for (const f of [old, orphan, lost, notOurs]) writeFileSync(f, 'x');
     const longAgo = new Date(Date.now() - 11 * 60 * 1000);
     utimesSync(old, longAgo, longAgo);
 
+    W = await startProxyWorker(redis.url, q.name, { id: 'W' });
     await q.queue.add('encode', j.data, { ...opts, jobId: j.id });
     await (await q.queue.getJob(j.id))!.waitUntilFinished(q.events, 60_000);
     assert.ok(!existsSync(old), 'unmodified for 11 minutes: swept');
     assert.ok(!existsSync(orphan), 'of a job that is not active: swept');
-    assert.ok(existsSync(live), 'young, of a job that is active: kept');
-    assert.ok(existsSync(other), 'not of the naming scheme: kept');
+    assert.ok(!existsSync(lost), 'of an earlier attempt of the same job: swept');
+    assert.ok(existsSync(busy.temp!), 'young, of a job being encoded elsewhere: kept');
+    assert.ok(existsSync(notOurs), 'not of the naming scheme: kept');
+    gBusy.open();
+    await (await q.queue.getJob(jBusy.id))!.waitUntilFinished(q.events, 60_000);
 
     // At worker start: the whole tree, by age (no broker needed).
     const deep = path.join(root, 'a', 'b', 'c');
     mkdirSync(deep, { recursive: true });
     const deepOld = path.join(deep, tempNameFor('X', 'px-000000000000000000000003'));
+    const young = path.join(deep, tempNameFor('Y', 'px-000000000000000000000004'));
     writeFileSync(deepOld, 'x');
+    writeFileSync(young, 'x');
     utimesSync(deepOld, longAgo, longAgo);
-    utimesSync(live, longAgo, longAgo);
     const swept = await sweepTempTree(root);
-    assert.deepEqual(swept.map((s) => s.path).sort(), [deepOld, live].sort());
-    assert.ok(existsSync(other));
-    console.log(`FIGURE: tree sweep removed ${swept.length} stale temp files`);
+    assert.deepEqual(
+      swept.map((s) => s.path),
+      [deepOld],
+    );
+    assert.ok(existsSync(young) && existsSync(notOurs));
+    console.log(`FIGURE: tree sweep removed ${swept.length} stale temp file, kept 1 young one`);
   } finally {
-    await W.close();
+    gBusy.open();
+    await other.close();
+    await W?.close();
     await q.close();
   }
 });

@@ -52,6 +52,8 @@ export interface SweepOptions {
   maxAgeMs?: number;
   /** This attempt's own temp file name, never removed. */
   keep?: string;
+  /** The job whose lock the caller has just confirmed holding: its other temp files are dead. */
+  lockedJob?: string;
   /** Whether a job is active now; when absent only the age of a file counts. */
   jobActive?: (jobId: string) => Promise<boolean>;
 }
@@ -85,9 +87,7 @@ async function sweepEntries(
         : undefined;
     const reason = staleReason(
       { name: e.name, mtimeMs: st.mtimeMs, jobActive },
-      now(),
-      opts.keep,
-      opts.maxAgeMs,
+      { nowMs: now(), keep: opts.keep, lockedJob: opts.lockedJob, maxAgeMs: opts.maxAgeMs },
     );
     if (!reason) continue;
     await rm(file, { force: true }).catch(() => undefined);

@@ -43,20 +43,32 @@ export interface TempFacts {
   jobActive: boolean | undefined;
 }
 
-export type StaleReason = 'unmodified too long' | 'its job is no longer active';
+export interface SweeperFacts {
+  nowMs: number;
+  /** The sweeper's own temp file, never stale. */
+  keep?: string;
+  /**
+   * The job the sweeper holds the lock of, checked just before: any other temp file of that job
+   * is from an attempt that lost its lock (killed, or cut off) and can never be renamed.
+   */
+  lockedJob?: string;
+  maxAgeMs?: number;
+}
+
+export type StaleReason =
+  'unmodified too long' | 'its job is no longer active' | 'an attempt that lost its lock';
 
 /**
  * Whether a temp file found beside a proxy is left over from a dead or finished attempt.
- * `keep` is the caller's own temp file. A file of this naming scheme only.
+ * A file of this naming scheme only.
  */
-export function staleReason(
-  t: TempFacts,
-  nowMs: number,
-  keep?: string,
-  maxAgeMs: number = STALE_TEMP_MS,
-): StaleReason | undefined {
-  if (t.name === keep || !parseTempName(t.name)) return undefined;
-  if (nowMs - t.mtimeMs > maxAgeMs) return 'unmodified too long';
+export function staleReason(t: TempFacts, s: SweeperFacts): StaleReason | undefined {
+  const parsed = parseTempName(t.name);
+  if (t.name === s.keep || !parsed) return undefined;
+  if (s.nowMs - t.mtimeMs > (s.maxAgeMs ?? STALE_TEMP_MS)) return 'unmodified too long';
+  if (s.lockedJob !== undefined && parsed.jobId === s.lockedJob) {
+    return 'an attempt that lost its lock';
+  }
   if (t.jobActive === false) return 'its job is no longer active';
   return undefined;
 }
