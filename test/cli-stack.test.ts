@@ -14,6 +14,9 @@ import {
 } from '../cli/stack/broker-url.ts';
 import { locateRedisServer, startEmbeddedRedis } from '../cli/stack/embedded-redis.ts';
 import { configSchema } from '../core/config/schema.ts';
+import { cliSandbox, startCli } from './helpers/cli-run.ts';
+import { alive, descendants, killAll, procInfo, until } from './helpers/processes.ts';
+import { freePort } from './helpers/redis.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -74,5 +77,63 @@ test('the embedded redis keeps queued data across a restart (append-only file)',
     b.disconnect();
   } finally {
     await second.stop();
+  }
+});
+
+test('the embedded redis runs in its own session, out of reach of the terminal Ctrl-C', async () => {
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'proxima-state-')), 'redis');
+  const redis = await startEmbeddedRedis({ dataDir, searchPath: process.env.PATH ?? '', logger });
+  try {
+    const me = procInfo(process.pid)!;
+    const child = procInfo(redis.pid)!;
+    assert.equal(child.ppid, process.pid);
+    assert.notEqual(child.pgid, me.pgid);
+    assert.notEqual(child.sid, me.sid);
+    assert.equal(child.pgid, redis.pid, 'a process group of its own');
+  } finally {
+    await redis.stop();
+  }
+  assert.ok(!alive(redis.pid));
+});
+
+test('up killed outright: its worker stops by itself, the next up stops the redis-server left behind', async () => {
+  const port = await freePort();
+  const box = cliSandbox({
+    gateway: { listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` },
+  });
+  const first = startCli(['up', '--workers', '1'], { env: box.env });
+  let pids: number[] = [];
+  try {
+    await first.waitFor(/press Ctrl-C to stop/, 120_000);
+    await until(() => descendants(first.child.pid!).some((p) => p.argv.includes('work')), 'worker');
+    const below = descendants(first.child.pid!);
+    pids = below.map((p) => p.pid);
+    const redisPid = below.find((p) => /redis-server/.test(p.argv[0] ?? ''))!.pid;
+    const workerPid = below.find((p) => p.argv.includes('work'))!.pid;
+
+    first.child.kill('SIGKILL');
+    await first.done;
+    // The worker watches its stdin, a pipe from `up`: at EOF it stops as if sent SIGTERM.
+    await until(() => !alive(workerPid), 'the orphaned worker to stop', 60_000);
+    // redis-server is detached and outlives it, its data intact, until the next `up`.
+    assert.ok(alive(redisPid));
+    assert.equal(readBrokerRecord(box.stateDir)?.pid, redisPid);
+
+    const second = startCli(['up', '--workers', '0'], { env: box.env });
+    try {
+      await second.waitFor(/press Ctrl-C to stop/, 120_000);
+      assert.ok(!alive(redisPid), 'the left-behind redis-server still runs');
+      const record = readBrokerRecord(box.stateDir);
+      assert.ok(record && record.pid !== redisPid && record.ownerPid === second.child.pid);
+      pids.push(record.pid);
+    } finally {
+      second.child.kill('SIGINT');
+      const r = await second.done;
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.ok(!existsSync(brokerFile(box.stateDir)));
+  } finally {
+    first.child.kill('SIGKILL');
+    killAll(pids);
   }
 });
