@@ -148,9 +148,13 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     name,
     async getJobs(ids) {
       return inChunks(ids, async (id) => {
+        // State first: a job finishes in one atomic step, so a hash read after a finished state
+        // holds its result or reason; read the other way round, a job that finished in
+        // between would show as failed or done without them.
+        const state = normaliseState(await queue.getJobState(id));
         const job = await queue.getJob(id);
         if (!job) return null;
-        return stored(job, normaliseState(await job.getState()));
+        return stored(job, state === 'unknown' ? normaliseState(await job.getState()) : state);
       });
     },
     async states(ids) {
