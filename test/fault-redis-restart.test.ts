@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  countByJob,
   makeBatchMedia,
   mapPool,
   partialFiles,
@@ -112,6 +113,13 @@ async function restartMidBatch(name: string, fault: 'kill' | 'term', outageMs: n
   });
   assert.deepEqual(problems.filter(Boolean), []);
   assert.deepEqual(partialFiles(farm.sandbox.proxyRoot), []);
+  // An attempt whose lock expired during the outage must not write: one proxy per job.
+  const written = countByJob(farm.workerLog(), 'proxy written');
+  const twice = summary.jobs.filter((j) => (written.get(j.id) ?? 0) > 1).map((j) => j.id);
+  assert.deepEqual(twice, [], 'no proxy written twice');
+  const lockLost = farm
+    .workerLog()
+    .filter((l) => typeof l.job === 'string' && ids.has(l.job) && /^lock lost/.test(l.msg ?? ''));
 
   // Nobody was restarted: the same worker processes reconnected by themselves.
   assert.deepEqual(
@@ -136,7 +144,7 @@ async function restartMidBatch(name: string, fault: 'kill' | 'term', outageMs: n
     `FIGURE: ${label}: completed ${summary.counts.completed}, failed ${summary.counts.failed}, lost ${CLIPS - summary.counts.completed - summary.counts.failed}, event streams the gateway ended ${streamBreaks - breaksBefore}`,
   );
   console.log(
-    `FIGURE: ${label}: last job finished ${((lastFinished - up) / 1000).toFixed(1)} s after the broker was back, the CLI said done ${((finished - lastFinished) / 1000).toFixed(1)} s later; jobs started again ${retried}`,
+    `FIGURE: ${label}: last job finished ${((lastFinished - up) / 1000).toFixed(1)} s after the broker was back, the CLI said done ${((finished - lastFinished) / 1000).toFixed(1)} s later; jobs started again ${retried}, encodes stopped for a lost lock ${lockLost.length}, proxies written twice ${twice.length}`,
   );
 }
 
