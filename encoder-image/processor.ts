@@ -307,5 +307,12 @@ function classify(err: unknown, file: string, job: Job, abort: AbortReason | und
     );
   }
   if (err instanceof ProximaError) return retried(err, job);
-  return new Error(encodeJobError(err));
+  return retried(
+    new ProximaError(
+      'INTERNAL',
+      err instanceof Error ? err.message : String(err),
+      'see the worker log for details',
+    ),
+    job,
+  );
 }
