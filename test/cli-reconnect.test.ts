@@ -13,6 +13,7 @@ import {
 } from './helpers/cli-run.ts';
 import { makeClip } from './helpers/cli-media.ts';
 import { startPty } from './helpers/pty.ts';
+import { clipProperties, installScene } from './helpers/resolve-scene.ts';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
 
 // The gateway as people run it beside a shared broker (`proxima up --workers 0` with broker.url
@@ -83,14 +84,42 @@ after(async () => {
 const count = (text: string, pattern: RegExp) =>
   text.split('\n').filter((l) => pattern.test(l)).length;
 
-test('queue --wait rides out a gateway killed (-9) and restarted mid-batch, counting each job once', async () => {
+test('queue --wait rides out a gateway killed (-9) and restarted mid-batch, counting and linking each job once', async () => {
   const box = await sandbox({ gateway: { reconnect_seconds: 120 } });
+  // Queued from a Resolve timeline, so each proxy is also linked as it is done.
+  const scene = installScene({
+    current_project: 'Feature',
+    projects: {
+      Feature: {
+        current_timeline: 'Day 1',
+        timelines: [
+          {
+            name: 'Day 1',
+            id: 'tl-1',
+            video_tracks: [
+              { items: clips.map((c, i) => ({ name: path.basename(c), clip: `m-${i}` })) },
+            ],
+          },
+        ],
+        clips: Object.fromEntries(
+          clips.map((c, i) => [
+            `m-${i}`,
+            {
+              name: path.basename(c),
+              properties: clipProperties(c, { Resolution: '640x360', Duration: '00:00:10:00' }),
+            },
+          ]),
+        ),
+      },
+    },
+  });
   let gateway = start(['up', '--workers', '0'], box);
   await gateway.waitFor(/gateway listening on/);
   const worker = start(['work', '-n', '1'], box);
   await worker.waitFor(/worker ready/);
 
-  const queue = start(['queue', '--wait', path.join(media, 'day1')], box);
+  const queue = startCli(['queue', '--wait', '--resolve'], { env: { ...box.env, ...scene.env } });
+  running.push(queue);
   // The first proxy is done: the batch is under way when the gateway dies.
   await queue.waitFor(/^done {6}/m, 120_000);
   await killHard(gateway);
@@ -130,10 +159,26 @@ test('queue --wait rides out a gateway killed (-9) and restarted mid-batch, coun
       out,
     );
     assert.ok(existsSync(proxies[i]!), proxies[i]);
+    assert.equal(
+      count(
+        out,
+        new RegExp(`^linked {4}${escapeRe(path.basename(clip))} -> ${escapeRe(proxies[i]!)}$`),
+      ),
+      1,
+      out,
+    );
   }
   const lines = out.trimEnd().split('\n');
   assert.equal(lines.at(-2), `summary: ${clips.length} done, 0 failed of ${clips.length}`);
   assert.equal(r.stderr.includes('GATEWAY_UNREACHABLE'), false, r.stderr);
+  // Resolve was asked once per clip, for the proxy of that clip.
+  assert.deepEqual(
+    scene
+      .calls()
+      .map((c) => [c.op, c.mediaId, c.path])
+      .sort(),
+    clips.map((_, i) => ['LinkProxyMedia', `m-${i}`, proxies[i]]).sort(),
+  );
   await killCli(worker);
   await killCli(gateway);
 
@@ -212,7 +257,7 @@ test('a gateway away longer than gateway.reconnect_seconds ends queue --wait wit
   assert.match(j.stderr, /^error: lost the gateway/m);
 
   console.log(
-    `FIGURE: reconnect_seconds 3: queue --wait gave up ${took.toFixed(1)} s after the gateway was killed`,
+    `FIGURE: reconnect_seconds 3: queue --wait gave up ${took.toFixed(1)} s after the gateway was killed (the limit counts from the last byte heard)`,
   );
 });
 
