@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
-import { WaitingError, Worker, type Job, type Processor } from 'bullmq';
+import { Job, WaitingError, Worker, type Processor } from 'bullmq';
 import { createRedis, reachBroker } from '../core/broker/connection.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
@@ -187,6 +187,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
     lockHeld,
+    // Unsure (no answer in time) counts as active: a temp file is kept rather than pulled away
+    // from an encode still writing it.
+    jobActive: async (jobId) => {
+      const state = await withDeadline(
+        Job.fromId(worker, jobId).then((job) => (job ? job.getState() : 'gone')),
+        5000,
+      ).catch(() => undefined);
+      return state === undefined || state === 'active';
+    },
     tracker: {
       started(jobId, source) {
         idle.started(jobId, source);

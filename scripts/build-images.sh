@@ -89,6 +89,15 @@ build_local_base() {
   copy_libs "$root" "$sh"
   install -D -m 0755 "$(readlink -f /usr/bin/env)" "$root/usr/bin/env"
   copy_libs "$root" /usr/bin/env
+  # util-linux's setpriv: the worker runs ffmpeg under `setpriv --pdeathsig KILL`, so the kernel
+  # kills an encode whose worker died; without it an orphaned ffmpeg keeps writing.
+  local setpriv
+  if setpriv=$(command -v setpriv); then
+    install -D -m 0755 "$(readlink -f "$setpriv")" "$root/usr/bin/setpriv"
+    copy_libs "$root" "$setpriv"
+  else
+    echo "warning: setpriv not found (apt install util-linux): ffmpeg in $LOCAL_BASE will outlive a killed worker" >&2
+  fi
 
   mkdir -p "$root/etc/ssl/certs" "$root/root" "$root/tmp"
   chmod 0700 "$root/root"
@@ -132,6 +141,10 @@ image_size() {
 if [ -z "${BASE_IMAGE:-}" ]; then
   BASE_IMAGE=$LOCAL_BASE
   if [ "$rebuild_base" = 1 ] || ! docker image inspect "$LOCAL_BASE" >/dev/null 2>&1; then
+    build_local_base
+  elif command -v setpriv >/dev/null 2>&1 &&
+    ! docker run --rm --network none --entrypoint /usr/bin/setpriv "$LOCAL_BASE" --version >/dev/null 2>&1; then
+    echo "$LOCAL_BASE has no setpriv (built by an older version of this script): rebuilding it"
     build_local_base
   else
     echo "using existing $LOCAL_BASE (--rebuild-base to rebuild it)"
