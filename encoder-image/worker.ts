@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
-import { Job, WaitingError, Worker, type Processor } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { createRedis, reachBroker } from '../core/broker/connection.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
@@ -9,10 +9,11 @@ import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
 import { encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
-import type { AbortReason } from './abort-reasons.ts';
 import { createChildGuard, killAllChildren } from './child-guard.ts';
 import { createFfmpegRunner, type FfmpegRunner } from './ffmpeg-runner.ts';
-import { lockCheckMsFor, lockLost, stalledIntervalFor } from './lock-watch.ts';
+import { withDeadline } from './deadline.ts';
+import { createHeldJobs, type StopOutcomeKind } from './held-jobs.ts';
+import { stalledIntervalFor } from './lock-watch.ts';
 import { createProber } from './probe-runner.ts';
 import { createIdleWatch } from './idle-exit.ts';
 import { createProcessor } from './processor.ts';
@@ -96,61 +97,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     void running.close();
   });
   const lockMs = config.worker.lock_seconds * 1000;
-
-  /** The jobs this worker is running, with what it knows about their locks. */
-  interface Held {
-    controller: AbortController;
-    renewedAt: number;
-    lost: boolean;
-    handingBack: boolean;
-  }
-  const held = new Map<string, Held>();
-  const jobOfSignal = new WeakMap<AbortSignal, string>();
-  let whenEmpty: (() => void)[] = [];
-  let stopping = false;
-  const outcomes = new Map<string, 'finished' | 'handedBack' | 'abandoned' | 'lost'>();
-
-  const markLost = (jobId: string, why: string) => {
-    const h = held.get(jobId);
-    if (!h || h.lost) return;
-    h.lost = true;
-    log.warn(
-      { job: jobId, why },
-      "lock lost: stopping its encode; the job is another worker's now, so it is neither handed back nor completed here",
-    );
-    h.controller.abort({ kind: 'lock-lost' } satisfies AbortReason);
-  };
-  const handBackAll = () => {
-    for (const h of held.values()) {
-      if (h.lost || h.handingBack) continue;
-      h.handingBack = true;
-      h.controller.abort({ kind: 'stopping' } satisfies AbortReason);
-    }
-  };
-
-  /**
-   * For the processor, right before it renames a proxy into place: does this attempt still
-   * hold the job? Extending the lock answers it in one atomic step (Redis checks the token).
-   * No answer in time counts as no: writing a proxy for a job someone else runs is worse than
-   * an attempt retried.
-   */
-  const lockHeld = async (job: Job, token: string | undefined): Promise<boolean> => {
-    const jobId = String(job.id);
-    const h = held.get(jobId);
-    if (!token || h?.lost) return false;
-    try {
-      const answer = await withDeadline(job.extendLock(token, lockMs), Math.min(5000, lockMs / 2));
-      if (answer === 1) {
-        if (h) h.renewedAt = Date.now();
-        return true;
-      }
-      if (answer === 0) markLost(jobId, 'the lock belongs to another worker');
-      return false;
-    } catch (err) {
-      log.warn({ err, job: jobId }, 'could not confirm the job lock');
-      return false;
-    }
-  };
+  const held = createHeldJobs(config.worker.lock_seconds, log);
 
   const stalls = new Map<string, string>();
   const publishStalls = () =>
@@ -161,7 +108,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   const ffmpegRunner: FfmpegRunner = {
     run(args, runOpts) {
-      const jobId = (runOpts.signal && jobOfSignal.get(runOpts.signal)) ?? '?';
+      const jobId = held.jobOf(runOpts.signal) ?? '?';
       return encoder.run(args, {
         ...runOpts,
         onStall(reason) {
@@ -186,7 +133,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
-    lockHeld,
+    lockHeld: (job, token) => held.lockHeld(job, token),
     // Unsure (no answer in time) counts as active: a temp file is kept rather than pulled away
     // from an encode still writing it.
     jobActive: async (jobId) => {
@@ -207,50 +154,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       },
     },
   });
-  // Each job gets a signal of its own, so the worker can interrupt one job (its lock is lost)
-  // or all of them (stopping) with a reason, whatever state BullMQ's own controller is in.
-  const processor: Processor<EncodeJob, EncodeResult> = async (job, token, signal) => {
-    const jobId = String(job.id);
-    const controller = new AbortController();
-    const jobSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-    const h: Held = {
-      controller,
-      // processedOn is when this worker took the job, i.e. when its lock was set.
-      renewedAt: job.processedOn ?? Date.now(),
-      lost: false,
-      handingBack: false,
-    };
-    held.set(jobId, h);
-    jobOfSignal.set(jobSignal, jobId);
-    if (stopping) handBackAll();
-    try {
-      const result = await inner(job, token, jobSignal);
-      // A WaitingError makes BullMQ leave the job alone: it is someone else's now.
-      if (h.lost) throw new WaitingError();
-      if (stopping) outcomes.set(jobId, 'finished');
-      return result;
-    } catch (err) {
-      if (h.lost) {
-        if (stopping) outcomes.set(jobId, 'lost');
-        throw new WaitingError();
-      }
-      if (stopping) {
-        // Handing back failed (the broker refused or went away): the job stays where it is
-        // until its lock expires and another worker's stalled check takes it.
-        const waiting = err instanceof WaitingError || (err as Error).name === 'WaitingError';
-        outcomes.set(jobId, !h.handingBack ? 'finished' : waiting ? 'handedBack' : 'abandoned');
-      }
-      throw err;
-    } finally {
-      held.delete(jobId);
-      if (held.size === 0) {
-        for (const resolve of whenEmpty) resolve();
-        whenEmpty = [];
-      }
-    }
-  };
-
-  const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, processor, {
+  const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, held.wrap(inner), {
     connection: redis,
     concurrency,
     lockDuration: lockMs,
@@ -268,29 +172,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   worker.on('error', (err) => log.warn({ err }, 'worker error'));
   worker.on('lockRenewalFailed', (jobIds) => {
-    for (const jobId of jobIds) markLost(jobId, 'the broker refused to renew the lock');
+    for (const jobId of jobIds) held.markLost(jobId, 'the broker refused to renew the lock');
   });
-  worker.on('locksRenewed', ({ jobIds }) => {
-    const now = Date.now();
-    for (const jobId of jobIds) {
-      const h = held.get(jobId);
-      if (h) h.renewedAt = now;
-    }
-  });
-  // BullMQ only reports a renewal Redis refused; one that never got an answer (Redis away, this
-  // process paused) is noticed here, when the lock has run out whatever Redis will say.
-  const lockWatch = setInterval(() => {
-    const now = Date.now();
-    for (const [jobId, h] of held) {
-      if (!h.lost && lockLost(h.renewedAt, now, lockMs)) {
-        markLost(
-          jobId,
-          `no lock renewal for worker.lock_seconds (${config.worker.lock_seconds} s)`,
-        );
-      }
-    }
-  }, lockCheckMsFor(lockMs));
-  lockWatch.unref();
+  worker.on('locksRenewed', ({ jobIds }) => held.renewed(jobIds));
+  const stopLockWatch = held.watch();
 
   await worker.waitUntilReady();
   await registration.start();
@@ -310,19 +195,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   idle.start();
 
-  const heldEmpty = (ms: number) =>
-    held.size === 0
-      ? Promise.resolve()
-      : withDeadline(new Promise<void>((resolve) => whenEmpty.push(resolve)), ms);
-
   const stop = async () => {
     const started = Date.now();
     const budget = stopBudget(config.worker.stop_seconds);
     const left = (until: number) => Math.max(0, started + until - Date.now());
-    stopping = true;
+    held.stopping();
     idle.stop();
     log.info(
-      { jobs: [...held.keys()], seconds: config.worker.stop_seconds },
+      { jobs: held.ids(), seconds: config.worker.stop_seconds },
       'stopping: no new jobs; running ones may finish until worker.stop_seconds nears, then go back to the queue',
     );
     let closed = false;
@@ -330,23 +210,24 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       () => (closed = true),
       (err: unknown) => log.warn({ err }, 'queue connection did not close cleanly'),
     );
-    await heldEmpty(left(budget.finishMs));
-    if (held.size > 0) {
-      log.warn({ jobs: [...held.keys()] }, 'stop time nearly up: handing running jobs back');
-      handBackAll();
+    await held.emptied(left(budget.finishMs));
+    if (held.ids().length > 0) {
+      log.warn({ jobs: held.ids() }, 'stop time nearly up: handing running jobs back');
+      held.handBackAll();
     }
-    await heldEmpty(left(budget.hardMs));
+    await held.emptied(left(budget.hardMs));
     // Nothing is held any more, or nothing more can be done for it: a short wait for BullMQ's
     // own close, which needs Redis.
     await withDeadline(workerClosed, Math.min(2000, left(budget.hardMs)));
-    const abandoned = [...held.keys()];
+    const abandoned = held.ids();
     const killed = killAllChildren();
     if (killed.length) log.warn({ pids: killed }, 'killed encoder processes still running');
-    clearInterval(lockWatch);
+    stopLockWatch();
     await withDeadline(registration.stop(), Math.max(200, left(budget.hardMs)));
     if (!closed) void worker.disconnect().catch(() => undefined);
     redis.disconnect();
-    const ofKind = (k: string) => [...outcomes].filter(([, o]) => o === k).map(([j]) => j);
+    const ofKind = (k: StopOutcomeKind) =>
+      [...held.outcomes()].filter(([, o]) => o === k).map(([j]) => j);
     const summary = {
       finished: ofKind('finished'),
       handedBack: ofKind('handedBack'),
@@ -369,21 +250,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopped,
     close(closeOpts = {}) {
       if (closeOpts.force) {
-        stopping = true;
-        handBackAll();
+        held.stopping();
+        held.handBackAll();
       }
       closing ??= stop();
       return closing;
     },
   };
   return running;
-}
-
-/** Settles with `p`, or with undefined after `ms`; never rejects on the timeout. */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
 }
