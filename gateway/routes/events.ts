@@ -107,13 +107,14 @@ async function followBatch(args: FollowArgs): Promise<void> {
       const pending = [...states].filter(([, s]) => !isTerminal(s)).map(([jobId]) => jobId);
       resync = (await queue.states(pending)).some(isTerminal);
     } else {
-      const lastOfJob = new Map<string, number>();
-      events.forEach((e, i) => e.type !== 'closed' && lastOfJob.set(e.jobId, i));
+      const lastProgress = new Map<string, number>();
+      events.forEach((e, i) => e.type === 'progress' && lastProgress.set(e.jobId, i));
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         if (e.type === 'closed') return;
-        // A later event of the same job makes a progress report stale; skip it under load.
-        if (e.type === 'progress' && lastOfJob.get(e.jobId) !== i) continue;
+        // A later report of the same job makes a progress report stale; skip it under load.
+        // The last one is kept even when the job's end follows, so a bar ends at its last value.
+        if (e.type === 'progress' && lastProgress.get(e.jobId) !== i) continue;
         const event = translate(e, states);
         if (event === 'resync') resync = true;
         else if (event) await send(event);
