@@ -8,14 +8,17 @@ const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 const shown = (value: string) => JSON.stringify(value.slice(0, 80));
 
 /**
- * Host and Origin must name the gateway. A page on another site can make a browser send
- * requests here (a form post, or DNS rebinding of its own name to 127.0.0.1); its Origin, or
- * the Host of a rebound name, is then not one of ours. Open paths (health probes, which send a
- * pod IP or a container name as Host) are not checked.
+ * Without a token, Host and Origin must name the gateway. A page on another site can make a
+ * browser send requests here (a form post, or DNS rebinding of its own name to 127.0.0.1); its
+ * Origin, or the Host of a rebound name, is then not one of ours. With a token the caller has
+ * proved who it is (no page can make a browser attach it cross-site), so a farm's CLIs may use
+ * any name of the machine; an Origin must still be ours or the same origin as the request.
+ * Open paths (health probes, which send a pod IP or a container name as Host) are not checked.
  */
 export function requireOwnHost(
   names: ReadonlySet<string>,
   openPaths: ReadonlySet<string>,
+  tokenSet: boolean,
 ): MiddlewareHandler {
   const list = [...names].join(', ');
   const hint = `use one of ${list} in gateway.url, or add the name to gateway.allowed_hosts (PROXIMA_GATEWAY__ALLOWED_HOSTS) on the gateway`;
@@ -23,7 +26,7 @@ export function requireOwnHost(
     if (openPaths.has(c.req.path)) return next();
     // app.request() in-process carries no Host header; the URL then holds the host.
     const host = c.req.header('host') ?? new URL(c.req.url).host;
-    if (!hostAllowed(host, names)) {
+    if (!tokenSet && !hostAllowed(host, names)) {
       throw new HttpError(
         403,
         'HOST_NOT_ALLOWED',
@@ -32,7 +35,8 @@ export function requireOwnHost(
       );
     }
     const origin = c.req.header('origin');
-    if (origin !== undefined && !originAllowed(origin, names)) {
+    const ownOrigin = tokenSet && sameOrigin(origin, host);
+    if (origin !== undefined && !ownOrigin && !originAllowed(origin, names)) {
       throw new HttpError(
         403,
         'ORIGIN_NOT_ALLOWED',
@@ -42,6 +46,12 @@ export function requireOwnHost(
     }
     return next();
   };
+}
+
+/** An Origin header naming exactly the host (and port) the request was sent to. */
+function sameOrigin(origin: string | undefined, host: string): boolean {
+  const m = /^https?:\/\/([^/?#@]+)$/i.exec(origin?.trim() ?? '');
+  return m !== null && m[1]!.toLowerCase() === host.toLowerCase();
 }
 
 /** application/json, with no charset or charset=utf-8. */

@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps): Hono {
   // Health stays open to orchestrator probes: Docker and Kubernetes send no token, and the
   // Host of a Kubernetes probe is the pod IP, which no config can list in advance.
   const open = new Set(['/v1/health']);
-  app.use('*', requireOwnHost(ownNames(deps), open));
+  app.use('*', requireOwnHost(ownNames(deps), open, deps.config.gateway.token !== ''));
   app.use('/v1/*', requireToken(deps.config.gateway.token, open));
   app.use('*', requireJsonWrites());
 

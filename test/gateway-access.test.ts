@@ -283,6 +283,41 @@ test('on loopback without a token, web pages cannot drive the API', async (t) =>
   assert.equal(await waiting(), 0);
 });
 
+test('with a token, a farm CLI may use any name of the machine; foreign pages are still refused', async (t) => {
+  const config = gatewayConfig({ listen: '0.0.0.0:0', token: 'tok' });
+  const gateway = await startGateway({ config, logger: silentLogger, brokerUrl: redis.url });
+  t.after(() => gateway.close());
+  const auth = { authorization: 'Bearer tok' };
+  // A DNS name of the gateway's machine that nobody listed in gateway.allowed_hosts.
+  const named = await raw(gateway.url, 'GET', '/v1/status', { ...auth, host: 'render7.lan:8765' });
+  assert.equal(named.status, 200, named.body);
+  // Its own pages (same origin as the request) are served.
+  const own = await raw(gateway.url, 'GET', '/v1/status', {
+    ...auth,
+    host: 'render7.lan:8765',
+    origin: 'http://render7.lan:8765',
+  });
+  assert.equal(own.status, 200, own.body);
+  // A page of another site is refused even with the token.
+  const foreign = await raw(
+    gateway.url,
+    'POST',
+    '/v1/purge',
+    {
+      ...auth,
+      host: 'render7.lan:8765',
+      origin: 'http://attacker.example',
+      'content-type': 'application/json',
+    },
+    '{}',
+  );
+  assert.equal(foreign.status, 403, foreign.body);
+  assert.equal(errorOf(foreign).code, 'ORIGIN_NOT_ALLOWED');
+  // And without the token nothing is served whatever the name.
+  const anon = await raw(gateway.url, 'GET', '/v1/status', { host: 'render7.lan:8765' });
+  assert.equal(anon.status, 401);
+});
+
 test('host names: canonical spellings, wildcard names, Origin forms', () => {
   assert.equal(canonicalHost('LOCALHOST.:8765'), 'localhost');
   assert.equal(canonicalHost('[0:0::1]:1'), '[::1]');
