@@ -30,7 +30,7 @@ export function createProber(ffprobe: string, options: ProberOptions = {}): Prob
       } catch {
         throw new MediaError(
           'SOURCE_MISSING',
-          `source file ${path} does not exist or cannot be read`,
+          `${path} does not exist or cannot be read`,
           'check the path is mounted on this worker at the same place, then queue it again',
         );
       }
@@ -57,7 +57,7 @@ export function createProber(ffprobe: string, options: ProberOptions = {}): Prob
                 new ProximaError(
                   'PROBE_TIMEOUT',
                   `ffprobe of ${path} took longer than worker.probe_seconds (${timeoutMs / 1000} s)`,
-                  'it is retried; check that the storage holding the file responds (a hung network mount?)',
+                  'check that the storage holding the file responds (a hung network mount?)',
                 ),
               );
             }

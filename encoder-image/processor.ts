@@ -105,13 +105,13 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       // Before ffprobe: a FIFO or device would hold this slot for ever.
       await checkSourceFile(data.source, 'before');
       const preset = PRESETS[data.preset];
-      const source = await deps.prober.probe(data.source.path);
+      const source = await deps.prober.probe(data.source.path, { signal });
       checkEncodable(data.source.path, source);
 
       const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
       const reused = data.reencode
         ? undefined
-        : await existingProxy(deps.prober, folder.finalPath, source, preset);
+        : await existingProxy(deps.prober, folder.finalPath, source, preset, signal);
       if (reused) {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
         return result(data, reused, true, started, now(), deps.workerId);
@@ -142,7 +142,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
 
       // Before ffprobe too: a FIFO swapped in for the temp file would block it.
       await checkTempIntact(temp);
-      const proxy = await deps.prober.probe(temp.path);
+      const proxy = await deps.prober.probe(temp.path, { signal });
       const problems = verifyProxy(source, proxy, preset);
       if (problems.length > 0) {
         // Retried: a killed ffmpeg can leave a short file that probes fine.
@@ -231,10 +231,11 @@ async function existingProxy(
   proxyPath: string,
   source: MediaInfo,
   preset: Preset,
+  signal: AbortSignal | undefined,
 ): Promise<MediaInfo | undefined> {
   const there = await lstat(proxyPath).catch(() => undefined);
   if (!there?.isFile()) return undefined;
-  const proxy = await prober.probe(proxyPath).catch(() => undefined);
+  const proxy = await prober.probe(proxyPath, { signal }).catch(() => undefined);
   return proxy && verifyProxy(source, proxy, preset).length === 0 ? proxy : undefined;
 }
 

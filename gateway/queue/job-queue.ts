@@ -24,6 +24,11 @@ export type QueueEvent =
   /** Back in the queue, e.g. a failed job retried. */
   | { type: 'waiting'; jobId: string }
   | { type: 'removed'; jobId: string }
+  /**
+   * The event connection came back after the broker was away: events of that moment may be
+   * lost (a broker that restarted lost its last writes), so listeners re-read what they follow.
+   */
+  | { type: 'reconnected' }
   /** The queue is shutting down; no event follows. */
   | { type: 'closed' };
 
@@ -107,6 +112,14 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       }
     }
   };
+  // The commands connection is ours; when it is back the broker is, and its state is the truth.
+  let lost = false;
+  connection.on('close', () => (lost = true));
+  connection.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    emit({ type: 'reconnected' });
+  });
   events.on('active', ({ jobId }) => emit({ type: 'active', jobId }));
   events.on('progress', ({ jobId, data }) => emit({ type: 'progress', jobId, data }));
   events.on('completed', ({ jobId, returnvalue }) =>

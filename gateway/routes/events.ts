@@ -33,7 +33,7 @@ export function eventRoutes(deps: AppDeps): Hono {
     const members = new Set(record.jobIds);
     const inbox = new Inbox<QueueEvent>();
     const unsubscribe = deps.queue.subscribe((e) => {
-      if (e.type === 'closed' || members.has(e.jobId)) inbox.push(e);
+      if (e.type === 'closed' || e.type === 'reconnected' || members.has(e.jobId)) inbox.push(e);
     });
     let snapshot: BatchView;
     try {
@@ -88,6 +88,7 @@ async function followBatch(args: FollowArgs): Promise<void> {
   };
 
   await sendSnapshot(args.snapshot);
+  let checkedAt = Date.now();
   for (;;) {
     if (stream.aborted || stream.closed) return;
     if ([...states.values()].every(isTerminal)) {
@@ -102,10 +103,6 @@ async function followBatch(args: FollowArgs): Promise<void> {
       resync = true;
     } else if (events.length === 0) {
       await stream.write(': heartbeat\n\n');
-      // An event lost to a broker failover would leave the stream waiting forever; re-reading
-      // the unfinished jobs now and then catches it.
-      const pending = [...states].filter(([, s]) => !isTerminal(s)).map(([jobId]) => jobId);
-      resync = (await queue.states(pending)).some(isTerminal);
     } else {
       const lastProgress = new Map<string, number>();
       events.forEach((e, i) => e.type === 'progress' && lastProgress.set(e.jobId, i));
@@ -120,6 +117,14 @@ async function followBatch(args: FollowArgs): Promise<void> {
         else if (event) await send(event);
       }
     }
+    // An event lost to a broker restart would leave the stream waiting forever; re-reading the
+    // unfinished jobs every heartbeat, busy or idle, catches it.
+    const due = Date.now() - checkedAt >= heartbeatMs;
+    if (due || resync) checkedAt = Date.now();
+    if (!resync && due) {
+      const pending = [...states].filter(([, s]) => !isTerminal(s)).map(([jobId]) => jobId);
+      resync = (await queue.states(pending)).some(isTerminal);
+    }
     if (resync) await sendSnapshot(await readBatchView(queue, record));
   }
 }
@@ -127,6 +132,7 @@ async function followBatch(args: FollowArgs): Promise<void> {
 /** The client-facing event for a queue event, updating `states`; 'resync' when only a new snapshot can say what changed. */
 function translate(e: QueueEvent, states: Map<string, JobState>): BatchEvent | 'resync' | null {
   if (e.type === 'closed') return null;
+  if (e.type === 'reconnected') return 'resync';
   const before = states.get(e.jobId);
   switch (e.type) {
     case 'active':
