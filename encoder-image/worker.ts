@@ -170,7 +170,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   worker.on('completed', (job) => {
     if (stalls.delete(String(job.id))) publishStalls();
   });
-  worker.on('error', (err) => log.warn({ err }, 'worker error'));
+  // BullMQ repeats a connection error on every reconnect attempt while the broker is away;
+  // the same message once per 10 s is enough to say it still is.
+  let lastError = { message: '', at: 0 };
+  worker.on('error', (err) => {
+    const at = Date.now();
+    if (err.message === lastError.message && at - lastError.at < 10_000) return;
+    lastError = { message: err.message, at };
+    log.warn({ err }, 'worker error');
+  });
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const jobId of jobIds) held.markLost(jobId, 'the broker refused to renew the lock');
   });
