@@ -1,6 +1,7 @@
 import { pino, type Logger, type LevelWithSilent, type LoggerOptions as PinoOptions } from 'pino';
 import pretty from 'pino-pretty';
 import { redactSerializedError, redactText } from './secrets/redact.ts';
+import { createStderrSink } from './stderr-sink.ts';
 
 export type { Logger };
 
@@ -52,11 +53,12 @@ function redactFields(object: Record<string, unknown>): Record<string, unknown> 
 export function createLogger(options: LoggerOptions): Logger {
   const usePretty = options.pretty ?? Boolean(process.stderr.isTTY);
   const base = { level: options.level, ...redactingOptions };
+  const sink = createStderrSink();
   if (usePretty) {
     return pino(
       base,
-      pretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }),
+      pretty({ destination: sink.stream, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }),
     );
   }
-  return pino(base, pino.destination({ dest: 2, sync: true }));
+  return pino(base, { write: sink.write });
 }

@@ -245,3 +245,65 @@ test('Ctrl-C at the terminal stops `demo` mid-encode at once; the next demo fini
   assert.ok(summary && summary[1] === summary[2], again.stdout);
   assertRedisNeverInterrupted(box);
 });
+
+test('closing the terminal mid-encode: `up` hands the job back, stops everything, and the next `up` encodes it', async () => {
+  const box = await sandbox();
+  const clip = await longClip(box);
+  const { pty, pid } = await startUp(box, 1);
+  let below: ProcInfo[] = [];
+  let id = '';
+  try {
+    id = await queueOne(box, clip);
+    below = await midEncode(pid);
+
+    pty.hangUp();
+    const r = await exitOf(pty, 120_000);
+    console.log(`FIGURE: up, terminal closed mid-encode: stopped ${r.seconds.toFixed(1)} s later`);
+    // Ended by the hangup itself, as a program that cannot print any more should.
+    assert.equal(r.signal, 1, `code ${r.code} signal ${r.signal}\n${r.output}`);
+    await assertAllGone(below);
+    assert.ok(!existsSync(path.join(box.stateDir, 'broker.json')));
+    assert.ok(!existsSync(path.join(box.proxyRoot, clip)));
+    assert.deepEqual(partials(box.proxyRoot), []);
+    assertRedisNeverInterrupted(box);
+  } finally {
+    pty.kill();
+    killAll(below.map((p) => p.pid));
+  }
+
+  const again = startCli(['up', '--workers', '1'], { env: box.env });
+  try {
+    await again.waitFor(/press Ctrl-C to stop/, 120_000);
+    await until(async () => (await jobState(box.port, id)) === 'completed', 'job done', 180_000);
+    assert.ok(statSync(path.join(box.proxyRoot, clip)).size > 0);
+  } finally {
+    again.child.kill('SIGINT');
+    const r = await again.done;
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+test('closing the terminal mid-encode stops `demo` and everything it started', async () => {
+  const box = await sandbox();
+  const args = ['demo', '--size', '640x360', '--seconds', '12', '--workers', '1'];
+  const pty = startPty([process.execPath, BIN, ...args], box.env);
+  const pid = await pty.pid;
+  let below: ProcInfo[] = [];
+  try {
+    await pty.waitFor(/queued \d+ clips as batch/, 180_000);
+    below = await midEncode(pid);
+    pty.hangUp();
+    const r = await exitOf(pty, 120_000);
+    console.log(
+      `FIGURE: demo, terminal closed mid-encode: stopped ${r.seconds.toFixed(1)} s later`,
+    );
+    assert.equal(r.signal, 1, `code ${r.code} signal ${r.signal}\n${r.output}`);
+    await assertAllGone(below);
+    assert.ok(!existsSync(path.join(box.stateDir, 'broker.json')));
+    assert.deepEqual(partials(box.proxyRoot), []);
+    assertRedisNeverInterrupted(box);
+  } finally {
+    pty.kill();
+    killAll(below.map((p) => p.pid));
+  }
+});

@@ -11,6 +11,7 @@ import { succeeded } from '../progress/batch-state.ts';
 import { followBatch, printSummary } from '../progress/follow-batch.ts';
 import { scanSources, skipNoteLines } from '../sources/scan-sources.ts';
 import { makeDemoClips } from '../demo/demo-clips.ts';
+import { endByHangup, watchHangup } from '../stack/hangup.ts';
 import type { LocalStack } from '../stack/local-stack.ts';
 
 const optionsSchema = z.object({
@@ -75,6 +76,8 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closed: stop as on Ctrl-C, so no detached part of the stack is left behind.
+  const hangup = watchHangup(() => process.kill(process.pid, 'SIGTERM'));
   try {
     const { startLocalStack } = await import('../stack/local-stack.ts');
     stack = await startLocalStack({
@@ -121,6 +124,7 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
         stack.hurry();
         await stopping;
       }
+      if (hangup.hungUp) return await endByHangup(hangup);
       out.write('stopped\n');
       return signalExitCode(reason.signalName);
     }
@@ -130,5 +134,6 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
     await stack?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    hangup.dispose();
   }
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { redactUrl } from '../../core/secrets/redact.ts';
+import { endByHangup, watchHangup } from '../stack/hangup.ts';
 import { DependencyError } from '../../core/errors.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, parseOptions } from '../options.ts';
@@ -58,6 +59,10 @@ async function runUp(ctx: CliContext, raw: unknown): Promise<number> {
     }
     out.write('stopping: running jobs finish first (Ctrl-C again hands them back)\n');
     await stack.stop();
+    if (signals.hangup.hungUp) {
+      signals.dispose();
+      return await endByHangup(signals.hangup);
+    }
     out.write('stopped\n');
     return 0;
   } finally {
@@ -94,6 +99,10 @@ function stopSignals(out: CliContext['io']['stdout']) {
     if (count === 1) resolveFirst(name);
     else escalate();
   };
+  // The terminal closed: nobody is left to watch running jobs finish, so hand them back.
+  const hangup = watchHangup(() => {
+    while (count < 2) onSignal('SIGHUP');
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
@@ -101,6 +110,7 @@ function stopSignals(out: CliContext['io']['stdout']) {
     get received() {
       return count > 0;
     },
+    hangup,
     attach(s: Stoppable) {
       stack = s;
       // Signals that came while the stack was starting count from now.
@@ -109,6 +119,7 @@ function stopSignals(out: CliContext['io']['stdout']) {
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      hangup.dispose();
     },
   };
 }

@@ -164,9 +164,12 @@ function spawnWorkers(
   });
   const running = () => child.exitCode === null && child.signalCode === null;
   let signals = 0;
+  let lastSignalAt = 0;
+  let hurried = false;
   const signal = () => {
     if (running()) {
       signals++;
+      lastSignalAt = Date.now();
       child.kill('SIGTERM');
     }
   };
@@ -190,8 +193,12 @@ function spawnWorkers(
       await exited;
     },
     hurry() {
-      // The worker's second SIGTERM hands running jobs back to the queue.
-      if (signals < 2) signal();
+      // The worker's second SIGTERM hands running jobs back to the queue. Sent at once, two
+      // would merge into one, so the second follows the first after a moment.
+      if (hurried) return;
+      hurried = true;
+      if (signals === 0) signal();
+      setTimeout(signal, Math.max(0, lastSignalAt + 500 - Date.now()));
     },
     kill,
   };

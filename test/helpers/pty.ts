@@ -21,6 +21,14 @@ status = None
 stdin_open = True
 drain_until = None
 while True:
+    if fd >= 0 and select.select([3], [], [], 0)[0] and os.read(3, 64).startswith(b'hangup'):
+        # The terminal window closing: the kernel hangs up the session (SIGHUP).
+        os.close(fd)
+        fd = -1
+    if fd < 0:
+        done, st = os.waitpid(pid, 0 if status is None else os.WNOHANG)
+        status = st if status is None else status
+        break
     if status is None:
         done, st = os.waitpid(pid, os.WNOHANG)
         if done:
@@ -69,15 +77,18 @@ export interface PtyProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Types bytes at the terminal, e.g. "\x03" for Ctrl-C. */
   type(bytes: string): void;
+  /** Closes the terminal, as closing its window does: the command gets SIGHUP. */
+  hangUp(): void;
   done: Promise<PtyResult>;
   /** SIGKILLs the command if it still runs (cleanup after a failed assertion). */
   kill(): void;
 }
 
 export function startPty(argv: string[], env: NodeJS.ProcessEnv): PtyProcess {
+  // fd 3 is a control pipe: "hangup" closes the terminal.
   const driver = spawn('python3', ['-c', DRIVER, JSON.stringify(argv)], {
     env,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });
   let out = '';
   let reports = '';
@@ -131,6 +142,9 @@ export function startPty(argv: string[], env: NodeJS.ProcessEnv): PtyProcess {
     done,
     type(bytes) {
       driver.stdin.write(bytes);
+    },
+    hangUp() {
+      (driver.stdio[3] as NodeJS.WritableStream).write('hangup\n');
     },
     kill() {
       if (childPid && !finished) {
