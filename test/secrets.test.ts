@@ -300,6 +300,22 @@ for (const kind of ['requirepass', 'acl', 'tls'] as const) {
   });
 }
 
+test('a mistyped broker URL is refused without printing its password', async () => {
+  const box = cliSandbox();
+  for (const bad of [`http://:${PASSWORD}@127.0.0.1:6379`, `redis:/proxima:${PASSWORD}@h`]) {
+    const viaEnv = await runCli(['config', 'validate'], {
+      env: { ...box.env, PROXIMA_BROKER__URL: bad },
+    });
+    const viaFile = cliSandbox({ broker: { url: bad } });
+    const inFile = await runCli(['up'], { env: viaFile.env });
+    for (const r of [viaEnv, inFile]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /key broker\.url has bad value/);
+      assertNoSecret(r.stdout + r.stderr, 'a config error');
+    }
+  }
+});
+
 test('the logger hides passwords in failed commands, URLs, messages and child bindings', () => {
   const lines: string[] = [];
   const log = pino(

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { redactText } from '../secrets/redact.ts';
 import { DEFAULT_CONFIG_FILE } from './default-file.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -173,11 +174,16 @@ function configIssue(
       'check the spelling; "proxima config show" lists every key with its value',
     );
   }
-  const got = JSON.stringify(valueAt(merged, path));
+  // A mistyped broker URL may still hold its password; the error is printed and pasted.
+  const got = redactJson(JSON.stringify(valueAt(merged, path)));
   return new ConfigError(
     `${where}: key ${key} has bad value ${got ?? '(missing)'}, expected ${allowed(issue)}`,
     `set ${key} to ${allowed(issue)}, then check with "proxima config validate"`,
   );
+}
+
+function redactJson(json: string | undefined): string | undefined {
+  return json === undefined ? undefined : redactText(json);
 }
 
 function allowed(issue: z.core.$ZodIssue): string {

@@ -29,12 +29,15 @@ export function redactUrl(url: string): string {
  * hidden. The user part stays: a name tells which credentials were used, and is not secret.
  */
 export function redactText(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@]+@/gi, `$1:${HIDDEN}@`)
-    .replace(
-      new RegExp(`([?&](?:${SECRET_PARAMS.join('|')})=)[^&\\s]+`, 'gi'),
-      (_m, head: string) => `${head}${HIDDEN}`,
-    );
+  return (
+    text
+      // `:/*`: also a URL mistyped with one slash or none, which is still someone's password.
+      .replace(/([a-z][a-z0-9+.-]*:\/*[^\s:@/]*):[^\s@]+@/gi, `$1:${HIDDEN}@`)
+      .replace(
+        new RegExp(`([?&](?:${SECRET_PARAMS.join('|')})=)[^&\\s]+`, 'gi'),
+        (_m, head: string) => `${head}${HIDDEN}`,
+      )
+  );
 }
 
 /**
