@@ -170,6 +170,21 @@ test('stateChanges reports finished jobs once, including those a reconnect snaps
   assert.deepEqual(stateChanges(seen, s), []);
 });
 
+test('a progress report that arrives after the job ended does not run it again', () => {
+  const seen = new Map<string, JobView['state']>();
+  let s = stateFromSnapshot(batch([job('j1', '/m/A.mov', { state: 'active' })]));
+  stateChanges(seen, s);
+  s = applyEvent(s, { type: 'completed', jobId: 'j1', result: result('/p/m/A.mov') });
+  assert.deepEqual(
+    stateChanges(seen, s).map((j) => [j.id, j.state]),
+    [['j1', 'completed']],
+  );
+  s = applyEvent(s, { type: 'progress', jobId: 'j1', progress: progress(100, 1) });
+  s = applyEvent(s, { type: 'active', jobId: 'j1' });
+  assert.equal(s.jobs[0]!.state, 'completed');
+  assert.deepEqual(stateChanges(seen, s), [], 'no second "done" (and no second link)');
+});
+
 test('the plain view prints one line per state change; the terminal view redraws in place', () => {
   const plain: string[] = [];
   const pv = createProgressView({ write: (c: string) => plain.push(c) }, 'plain');

@@ -23,6 +23,10 @@ export function applyEvent(state: BatchState, event: BatchEvent): BatchState {
   const index = state.jobs.findIndex((j) => j.id === event.jobId);
   const job = state.jobs[index];
   if (!job) return state;
+  // A progress report can reach the broker after the job's end (it is sent without waiting);
+  // a job that really runs again comes with a new snapshot, so a late report is stale.
+  const ended = job.state === 'completed' || job.state === 'failed';
+  if (ended && (event.type === 'active' || event.type === 'progress')) return state;
   let next: JobView;
   switch (event.type) {
     case 'active':

@@ -134,6 +134,15 @@ function translate(e: QueueEvent, states: Map<string, JobState>): BatchEvent | '
   if (e.type === 'closed') return null;
   if (e.type === 'reconnected') return 'resync';
   const before = states.get(e.jobId);
+  // A progress report can reach the broker after the job's end (the worker sends it without
+  // waiting); a job that really runs again is announced by 'waiting', which resyncs.
+  if (
+    (e.type === 'active' || e.type === 'progress') &&
+    before !== undefined &&
+    isTerminal(before)
+  ) {
+    return null;
+  }
   switch (e.type) {
     case 'active':
       states.set(e.jobId, 'active');
