@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
 import { Job, Worker } from 'bullmq';
 import { createRedis, reachBroker } from '../core/broker/connection.ts';
+import { sweepTempTree } from '../core/paths/safe-write.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { decodeJobError } from '../core/job/job-error.ts';
@@ -126,6 +127,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     },
   };
 
+  // Unsure (no answer in time) counts as active: a temp file is kept rather than pulled away
+  // from an encode still writing it.
+  const jobActive = async (jobId: string): Promise<boolean> => {
+    const state = await withDeadline(
+      Job.fromId(worker, jobId).then((job) => (job ? job.getState() : 'gone')),
+      5000,
+    ).catch(() => undefined);
+    return state === undefined || state === 'active';
+  };
   const inner = createProcessor({
     ffmpeg: ffmpegRunner,
     prober: createProber(ffprobe.path, { guard, timeoutSeconds: config.worker.probe_seconds }),
@@ -134,15 +144,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
     lockHeld: (job, token) => held.lockHeld(job, token),
-    // Unsure (no answer in time) counts as active: a temp file is kept rather than pulled away
-    // from an encode still writing it.
-    jobActive: async (jobId) => {
-      const state = await withDeadline(
-        Job.fromId(worker, jobId).then((job) => (job ? job.getState() : 'gone')),
-        5000,
-      ).catch(() => undefined);
-      return state === undefined || state === 'active';
-    },
+    jobActive,
     tracker: {
       started(jobId, source) {
         idle.started(jobId, source);
@@ -202,6 +204,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
 
   idle.start();
+  // Attempts killed before their clean-up leave temp files nobody else would remove; in the
+  // background, so a large proxy tree does not delay the first job.
+  void sweepTempTree(config.paths.proxy_root, { jobActive }).then(
+    (swept) => {
+      for (const s of swept)
+        log.info({ temp: s.path, reason: s.reason }, 'removed a stale temp file');
+    },
+    (err: unknown) => log.warn({ err }, 'stale temp files not swept'),
+  );
 
   const stop = async () => {
     const started = Date.now();

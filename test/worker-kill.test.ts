@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -136,6 +143,33 @@ test('SIGTERM mid-encode lets the running job finish, then the worker exits 0', 
     assert.equal(await job.getState(), 'completed');
     assert.equal((await probeFile(j.data.proxyPath)).video?.codec, 'prores');
     assert.match(w.log(), new RegExp(`worker stopped after [0-9.]+ s; finished: ${j.id}`));
+  } finally {
+    await killWorker(w);
+    await cleanup();
+  }
+});
+
+test('a starting worker sweeps the temp files killed attempts left under its proxy root', async () => {
+  const { sandbox, cleanup } = await setup({});
+  const folder = path.join(sandbox.proxyRoot, 'media', 'day1');
+  mkdirSync(folder, { recursive: true });
+  const hex = (c: string) => c.repeat(32);
+  // A killed attempt of a job that no longer exists, and one of an unknown job untouched for an hour.
+  const dead = path.join(folder, `.A001.px-000000000000000000000dead.${hex('a')}.partial`);
+  const old = path.join(folder, `.A002.=0123456789abcdef.${hex('b')}.partial`);
+  // A fresh one of a job id that cannot be looked up: kept, it may still be written.
+  const fresh = path.join(folder, `.A003.=fedcba9876543210.${hex('c')}.partial`);
+  const other = path.join(folder, 'notes.txt');
+  for (const f of [dead, old, fresh, other]) writeFileSync(f, 'x');
+  const hourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(old, hourAgo, hourAgo);
+  const w = startWorkerProc(sandbox.env);
+  try {
+    await w.waitLog(/worker ready/);
+    await waitFor('stale temp files swept', () => !existsSync(dead) && !existsSync(old), 20_000);
+    assert.ok(existsSync(fresh), 'a recent temp file of an unknown job is kept');
+    assert.ok(existsSync(other), 'other files are never touched');
+    assert.match(w.log(), /removed a stale temp file/);
   } finally {
     await killWorker(w);
     await cleanup();
