@@ -53,13 +53,18 @@ function isEncoder(p: ProcInfo): boolean {
 }
 
 /** Waits until the stack below `pid` runs an ffmpeg encode; returns every process below it. */
-async function midEncode(pid: number): Promise<ProcInfo[]> {
+async function midEncode(pid: number, terminal: () => string): Promise<ProcInfo[]> {
   let below: ProcInfo[] = [];
-  await until(
-    () => (below = descendants(pid)).some(isEncoder),
-    'an ffmpeg encode below the CLI',
-    120_000,
-  );
+  try {
+    await until(
+      () => (below = descendants(pid)).some(isEncoder),
+      'an ffmpeg encode below the CLI',
+      120_000,
+    );
+  } catch (err) {
+    // What the terminal showed is the first thing to read when no encode ever started.
+    throw new Error(`${(err as Error).message}\nterminal:\n${terminal()}`);
+  }
   return below;
 }
 
@@ -129,7 +134,7 @@ test('Ctrl-C at the terminal stops `up` mid-encode: the job finishes, then every
   let below: ProcInfo[] = [];
   try {
     const id = await queueOne(box, clip);
-    below = await midEncode(pid);
+    below = await midEncode(pid, pty.output);
     assertOwnGroups(pid, below);
 
     pty.type(CTRL_C);
@@ -167,7 +172,7 @@ test('Ctrl-C twice hands the running job back at once; the next `up` encodes it'
   let id = '';
   try {
     id = await queueOne(box, clip);
-    below = await midEncode(pid);
+    below = await midEncode(pid, pty.output);
     assertOwnGroups(pid, below);
 
     pty.type(CTRL_C);
@@ -220,7 +225,7 @@ test('Ctrl-C at the terminal stops `demo` mid-encode at once; the next demo fini
   let below: ProcInfo[] = [];
   try {
     await pty.waitFor(/queued \d+ clips as batch/, 180_000);
-    below = await midEncode(pid);
+    below = await midEncode(pid, pty.output);
     assertOwnGroups(pid, below);
 
     pty.type(CTRL_C);
@@ -254,7 +259,7 @@ test('closing the terminal mid-encode: `up` hands the job back, stops everything
   let id = '';
   try {
     id = await queueOne(box, clip);
-    below = await midEncode(pid);
+    below = await midEncode(pid, pty.output);
 
     pty.hangUp();
     const r = await exitOf(pty, 120_000);
@@ -291,7 +296,7 @@ test('closing the terminal mid-encode stops `demo` and everything it started', a
   let below: ProcInfo[] = [];
   try {
     await pty.waitFor(/queued \d+ clips as batch/, 180_000);
-    below = await midEncode(pid);
+    below = await midEncode(pid, pty.output);
     pty.hangUp();
     const r = await exitOf(pty, 120_000);
     console.log(

@@ -23,7 +23,7 @@ const CLIPS = 300;
 const WORKERS = 3;
 /** As a user would set it in the config file: a killed worker's job is back within seconds. */
 const LOCK_SECONDS = 3;
-const KILL_EVERY_MS = [1_500, 4_000] as const;
+const KILL_EVERY_MS = [1_000, 3_000] as const;
 
 const work = mkdtempSync(path.join(tmpdir(), 'proxima-soak-'));
 let farm: Farm | undefined;
@@ -59,13 +59,13 @@ test(
     const random = mulberry32(seed);
     console.log(`FIGURE: soak seed ${seed} (SOAK_SEED=${seed} repeats the kill pattern)`);
 
-    // 320x180, 15 to 30 frames (0.6 to 1.2 s): 300 clips in about a minute on two cores, long enough
+    // 320x180, 12 to 25 frames (0.5 to 1 s): 300 clips in about a minute on two cores, long enough
     // that most kills land mid-encode.
     const dir = path.join(work, 'card');
     const media = await makeBatchMedia(
       dir,
       CLIPS,
-      { width: 160, height: 90 },
+      { width: 320, height: 180 },
       [12, 15, 18, 21, 25],
     );
     const sourceInfo = new Map(
