@@ -84,6 +84,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         config,
         logger: logger.child({ component: 'gateway' }),
         brokerUrl,
+        searchPath: loaded.searchPath,
       });
     } catch (err) {
       throw portTaken(err) ? gatewayPortTaken(config.gateway.listen) : err;
