@@ -11,6 +11,15 @@ paths:
   # Folders sources must be below (e.g. ["/Volumes/Footage", "/mnt/nas"]); a source elsewhere
   # is refused. Empty: any folder.
   media_roots: []
+  # Two-way path mapping when the farm sees the storage under other paths than the editor's
+  # machine, longest editor prefix first, e.g.
+  #   - { editor: 'R:\\Footage', farm: /mnt/media }
+  #   - { editor: /Volumes/Footage, farm: /mnt/media }
+  #   - { editor: 'P:\\Proxies', farm: /mnt/proxies }
+  # Environment: PROXIMA_PATHS__MAPPINGS='[{"editor":"R:\\\\Footage","farm":"/mnt/media"}]'
+  mappings: []
+  # Modification times within this many seconds count as the same (SMB and FAT round them).
+  mtime_tolerance_seconds: 2
 
 broker:
   # redis:// URL of the shared broker. Empty: "proxima up" starts a private redis-server.
@@ -47,6 +56,9 @@ worker:
   # Seconds a starting worker tries to reach the broker before it stops with an error (a
   # broker lost later is waited for: work pauses, nothing fails).
   broker_wait_seconds: 30
+  # A job whose source a worker cannot see is handed to another worker; it fails once this many
+  # different workers (or every live one) could not see it.
+  distinct_attempts: 3
   # Seconds a worker told to stop waits for its jobs and the broker before it exits anyway.
   stop_seconds: 30
   # Seconds without progress from ffmpeg before it is killed and its job retried (at least 5).

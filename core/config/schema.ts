@@ -17,6 +17,22 @@ export const configSchema = z.strictObject({
       proxy_root: z.string().min(1).default('~/Proxima Proxies'),
       /** Folders sources must be below; a source elsewhere is refused. Empty: any. */
       media_roots: z.array(z.string().min(1)).default([]),
+      /**
+       * Two-way path mapping between the editor's machine and the farm (gateway and encoders):
+       * the longest matching editor prefix maps a source to the farm, and farm paths going back
+       * to the editor are mapped the other way. Empty: every machine sees the same paths.
+       */
+      mappings: z
+        .array(
+          z.strictObject({
+            editor: z.string().min(1).max(4096),
+            farm: z.string().min(1).max(4096),
+          }),
+        )
+        .max(1000)
+        .default([]),
+      /** Modification times within this many seconds are one (SMB and FAT round them). */
+      mtime_tolerance_seconds: z.number().min(0).max(3600).default(2),
     })
     .prefault({}),
   broker: z
@@ -66,6 +82,11 @@ export const configSchema = z.strictObject({
       lock_seconds: z.number().int().min(2).max(3600).default(30),
       /** Seconds a starting worker tries to reach the broker before it stops with an error. */
       broker_wait_seconds: z.number().int().min(1).max(3600).default(30),
+      /**
+       * A job whose source a worker cannot see (not mounted, another path) is handed on, not
+       * failed; it fails once this many different workers, or every live one, could not see it.
+       */
+      distinct_attempts: z.number().int().min(1).max(100).default(3),
       /** Seconds a worker told to stop waits for its jobs and the broker before it exits anyway. */
       stop_seconds: z.number().int().min(1).max(86_400).default(30),
       /** Seconds without progress from ffmpeg before it is killed and its job retried. */
