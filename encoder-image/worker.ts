@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname, setPriority } from 'node:os';
-import { Job, Worker } from 'bullmq';
+import { Job, Worker, type Processor } from 'bullmq';
 import { createRedis, reachBroker } from '../core/broker/connection.ts';
 import { sweepTempTree } from '../core/paths/safe-write.ts';
 import type { Config } from '../core/config/schema.ts';
@@ -17,6 +17,7 @@ import { createHeldJobs, type StopOutcomeKind } from './held-jobs.ts';
 import { stalledIntervalFor } from './lock-watch.ts';
 import { createProber } from './probe-runner.ts';
 import { createIdleWatch } from './idle-exit.ts';
+import { dispatchByName, type AnyProcessor } from './job-dispatch.ts';
 import { createProcessor } from './processor.ts';
 import { stopBudget, stopSummary } from './stop-plan.ts';
 import { createRegistration } from './worker-registration.ts';
@@ -35,6 +36,20 @@ export interface WorkerOptions {
   onAlive?: () => void;
   /** Called when the stalls this worker is going through change (a container's health file). */
   onStalls?: (stalls: readonly string[]) => void;
+  /**
+   * Processors of job kinds other than 'encode', by job name (e.g. 'probe'), or a function
+   * that makes them from what the worker located. A job is dispatched on its `job.name`.
+   */
+  processors?:
+    Record<string, AnyProcessor> | ((ctx: WorkerContext) => Record<string, AnyProcessor>);
+}
+
+/** What a processor of another job kind may need from the worker that runs it. */
+export interface WorkerContext {
+  workerId: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  logger: Logger;
 }
 
 export interface RunningWorker {
@@ -156,7 +171,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       },
     },
   });
-  const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, held.wrap(inner), {
+  const others =
+    typeof opts.processors === 'function'
+      ? opts.processors({
+          workerId: id,
+          ffmpegPath: ffmpeg.path,
+          ffprobePath: ffprobe.path,
+          logger: log,
+        })
+      : opts.processors;
+  // Every kind of job goes through the held-jobs wrapper, so a stop or a lost lock reaches it.
+  const dispatch = dispatchByName(inner, others) as Processor<EncodeJob, EncodeResult>;
+  const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, held.wrap(dispatch), {
     connection: redis,
     concurrency,
     lockDuration: lockMs,
