@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-images.sh', import.meta.url));
+const REDIS_SCRIPT = fileURLToPath(new URL('../../scripts/build-redis-image.sh', import.meta.url));
 
 export interface DockerResult {
   code: number | null;
@@ -13,6 +14,27 @@ export interface DockerResult {
 /** Runs `docker ...args` to completion; a non-zero exit is a result, not an error. */
 export function docker(args: string[], timeoutMs = 120_000): Promise<DockerResult> {
   return runCommand('docker', args, {}, timeoutMs);
+}
+
+/**
+ * Runs Debian's `docker-compose` (the apt package, installed by .ci/run) in the checkout with
+ * extra environment; a non-zero exit is a result, not an error.
+ */
+export async function dockerCompose(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 300_000,
+): Promise<DockerResult> {
+  try {
+    return await runCommand('docker-compose', args, env, timeoutMs);
+  } catch (err) {
+    if (err instanceof Error && /could not be started/.test(err.message)) {
+      throw new Error(
+        `${err.message}: the compose tests need docker-compose (Debian: apt-get install docker-compose, see .ci/run)`,
+      );
+    }
+    throw err;
+  }
 }
 
 function runCommand(
@@ -90,4 +112,29 @@ async function buildEncoderImage(tag: string): Promise<string> {
     throw new Error(`scripts/build-images.sh failed for ${tag} (exit ${result.code}):\n${tail}`);
   }
   return tag;
+}
+
+const redisBuilds = new Map<string, Promise<string>>();
+
+/**
+ * Builds a Redis image from the machine's redis-server with scripts/build-redis-image.sh, once
+ * per test process and tag, so compose files run where no registry is reachable.
+ */
+export function ensureRedisImage(tag = 'proxima-redis:ci'): Promise<string> {
+  let build = redisBuilds.get(tag);
+  if (!build) {
+    build = (async () => {
+      await dockerAvailable();
+      const result = await runCommand('bash', [REDIS_SCRIPT], { REDIS_IMAGE: tag }, 300_000);
+      if (result.code !== 0) {
+        const tail = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-20).join('\n');
+        throw new Error(
+          `scripts/build-redis-image.sh failed for ${tag} (exit ${result.code}):\n${tail}`,
+        );
+      }
+      return tag;
+    })();
+    redisBuilds.set(tag, build);
+  }
+  return build;
 }
