@@ -159,6 +159,48 @@ test('base: the shared media claim is mounted at /media in the gateway and the e
   assert.equal(claimMount(encoder, 'encoder', 'proxima-media'), '/media');
 });
 
+/** The value a container gets for an env var: its own env first, else its envFrom ConfigMaps. */
+const envValue = (objects: Obj[], c: any, name: string): string | undefined => {
+  const own = env(c, name);
+  if (own) return own.value as string | undefined;
+  for (const from of (c.envFrom as any[] | undefined) ?? []) {
+    if (!from.configMapRef) continue;
+    const map = find(objects, 'ConfigMap', from.configMapRef.name) as Obj & {
+      data?: Record<string, string>;
+    };
+    const value = map.data?.[(from.prefix ?? '') === '' ? name : name.slice(from.prefix.length)];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+};
+
+for (const [label, objects] of [
+  ['base', base],
+  ['keda overlay', keda],
+] as const) {
+  test(`${label}: the proxies claim is mounted at paths.proxy_root in the gateway and the encoders`, () => {
+    const claim = find(objects, 'PersistentVolumeClaim', 'proxima-proxies');
+    assert.deepEqual(claim.spec.accessModes, ['ReadWriteMany']);
+    const gateway = find(objects, 'Deployment', 'proxima-gateway');
+    const encoder = find(objects, 'Deployment', 'proxima-encoder');
+    const roots = [
+      envValue(objects, container(gateway, 'gateway'), 'PROXIMA_PATHS__PROXY_ROOT'),
+      envValue(objects, container(encoder, 'encoder'), 'PROXIMA_PATHS__PROXY_ROOT'),
+    ];
+    assert.deepEqual(roots, ['/proxies', '/proxies'], 'one proxy_root, from the ConfigMap');
+    assert.equal(claimMount(gateway, 'gateway', 'proxima-proxies'), '/proxies');
+    assert.equal(claimMount(encoder, 'encoder', 'proxima-proxies'), '/proxies');
+    // Mappings too come from the one ConfigMap, so both sides translate the same way.
+    const mappings = [
+      envValue(objects, container(gateway, 'gateway'), 'PROXIMA_PATHS__MAPPINGS'),
+      envValue(objects, container(encoder, 'encoder'), 'PROXIMA_PATHS__MAPPINGS'),
+    ];
+    assert.deepEqual(mappings, ['[]', '[]']);
+    const config = find(objects, 'ConfigMap', 'proxima-config');
+    assert.equal(config.metadata.namespace, 'proxima');
+  });
+}
+
 test('base: redis persists its data (append-only file on a claim)', () => {
   const redis = find(base, 'StatefulSet', 'redis');
   const c = container(redis, 'redis');
