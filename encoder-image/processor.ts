@@ -19,6 +19,7 @@ import { checkSourceFile } from '../core/paths/source-file.ts';
 import { StorageError, storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { PRESETS, type Preset } from '../core/presets/presets.ts';
 import { abortReasonOf, type AbortReason } from './abort-reasons.ts';
+import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import type { Prober } from './probe-runner.ts';
 
@@ -109,12 +110,19 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       checkEncodable(data.source.path, source);
 
       const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
-      const reused = data.reencode
-        ? undefined
+      const existing = data.reencode
+        ? ({ kind: 'stale' } as const)
         : await existingProxy(deps.prober, folder.finalPath, source, preset, signal);
-      if (reused) {
+      if (existing.kind === 'reuse') {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
-        return result(data, reused, true, started, now(), deps.workerId);
+        return result(data, existing.proxy, true, started, now(), deps.workerId);
+      }
+      if (existing.kind === 'other-preset') {
+        throw new InputError(
+          'PROXY_OTHER_PRESET',
+          `${data.proxyPath} is already a proxy of ${data.source.path} made with preset ${existing.preset.name} (${existing.preset.label}), not ${preset.name}; it was left as it is`,
+          `queue it again with --reencode to replace it with a ${preset.name} proxy, or with --preset ${existing.preset.name} to keep it`,
+        );
       }
 
       // Holding the lock now means any other temp file of this job is a dead attempt's.
@@ -225,18 +233,18 @@ function checkEncodable(file: string, media: MediaInfo): void {
   }
 }
 
-/** A verified proxy already at the final path; a link or anything but a regular file is not. */
+/** What is at the final path already; a link or anything but a regular file is stale. */
 async function existingProxy(
   prober: Prober,
   proxyPath: string,
   source: MediaInfo,
   preset: Preset,
   signal: AbortSignal | undefined,
-): Promise<MediaInfo | undefined> {
+): Promise<ExistingProxy> {
   const there = await lstat(proxyPath).catch(() => undefined);
-  if (!there?.isFile()) return undefined;
+  if (!there?.isFile()) return { kind: 'stale' };
   const proxy = await prober.probe(proxyPath, { signal }).catch(() => undefined);
-  return proxy && verifyProxy(source, proxy, preset).length === 0 ? proxy : undefined;
+  return judgeExistingProxy(source, proxy, preset);
 }
 
 function result(

@@ -42,12 +42,17 @@ function source() {
 
 let lastMs = 0;
 
-async function queue(h: GatewayHarness, preset?: string): Promise<EnqueueResponse> {
+async function queue(
+  h: GatewayHarness,
+  preset?: string,
+  reencode?: boolean,
+): Promise<EnqueueResponse> {
   const started = performance.now();
   const res = await post(h.app, '/v1/batches', {
     v: PROTOCOL_VERSION,
     sources: [source()],
     ...(preset && { preset }),
+    ...(reencode && { reencode }),
   });
   assert.equal(res.status, 201);
   lastMs = Math.round(performance.now() - started);
@@ -60,6 +65,16 @@ async function finished(h: GatewayHarness, jobId: string): Promise<void> {
     `job ${jobId} to complete`,
     60_000,
   );
+}
+
+/** The job failed because a proxy of the other preset is at its path. */
+async function failed(h: GatewayHarness, jobId: string): Promise<void> {
+  await until(
+    async () => (await h.inspect.getJobState(jobId)) === 'failed',
+    `job ${jobId} to fail`,
+    60_000,
+  );
+  assert.match((await h.inspect.getJob(jobId))!.failedReason, /PROXY_OTHER_PRESET/);
 }
 
 function realWorker(h: GatewayHarness): Promise<RunningWorker> {
@@ -114,8 +129,11 @@ test('"done" means a proxy of the preset at the path the current config gives', 
     }
 
     // Another preset writes the same proxy path; queueing ProRes again must not say done.
+    // A ProRes proxy is there: the DNxHR job reports it; --reencode replaces it.
     const dnx = await queue(h, 'dnxhr-lb');
     assert.notEqual(dnx.batch.jobs[0]!.id, jobId);
+    await failed(h, dnx.batch.jobs[0]!.id);
+    await queue(h, 'dnxhr-lb', true);
     await finished(h, dnx.batch.jobs[0]!.id);
     const inspector = createFfprobeInspector({
       ffprobePath: '',
@@ -123,8 +141,12 @@ test('"done" means a proxy of the preset at the path the current config gives', 
       logger: silentLogger,
     });
     assert.deepEqual(await inspector.inspect(proxy, 'dnxhr-lb'), { ok: true });
+    // Not done, and not silently replaced either: the worker reports the other preset's proxy.
     const prores = await queue(h);
     assert.equal(prores.deduplicated, 0);
+    await failed(h, jobId);
+    assert.deepEqual(await inspector.inspect(proxy, 'dnxhr-lb'), { ok: true });
+    await queue(h, undefined, true);
     await finished(h, jobId);
     assert.deepEqual(await inspector.inspect(proxy, 'prores-proxy'), { ok: true });
 
