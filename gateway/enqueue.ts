@@ -14,6 +14,7 @@ import {
 } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
 import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
+import { pathStyle, toEditor, toFarm } from '../core/paths/path-mapping.ts';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
 import { fieldName, HttpError } from './errors.ts';
@@ -21,12 +22,15 @@ import { isBelowMediaRoot } from './media-roots.ts';
 import type { ProxyInspector } from './proxy-inspector.ts';
 import type { BatchRecord, BatchStore } from './queue/batch-store.ts';
 import type { JobQueue, StoredJob } from './queue/job-queue.ts';
-import { batchViewFrom, jobViewFrom, missingJobView } from './views.ts';
+import { batchViewFrom, jobViewFrom, missingJobView, type EditorPaths } from './views.ts';
 
 export interface PlannedJob {
   jobId: string;
+  /** As the farm sees it (paths.mappings applied). */
   source: SourceRef;
   proxyPath: string;
+  /** The same two files as the editor's machine names them. */
+  editor: EditorPaths;
 }
 
 export interface EnqueuePlan {
@@ -40,8 +44,11 @@ export interface EnqueuePlan {
 }
 
 /**
- * Pure: the jobs a request asks for. Exact duplicates collapse into one job; two different
- * sources that would write the same proxy file are refused, since one would overwrite the other.
+ * Pure: the jobs a request asks for. Sources are mapped to the farm's paths (paths.mappings),
+ * and each job's proxy path mapped back for the editor in the style of its source, so a Mac
+ * and a Windows editor each see the one proxy under their own name. Duplicates (one farm file
+ * spelt two ways too) collapse into one job; two different sources that would write the same
+ * proxy file are refused, since one would overwrite the other.
  */
 export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   const request = enqueueRequestSchema.parse(body, { reportInput: true });
@@ -52,17 +59,21 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   const jobOfPath = new Map<string, string>();
 
   const roots = config.paths.media_roots;
-  request.sources.forEach((source, i) => {
+  const mappings = config.paths.mappings;
+  request.sources.forEach((queued, i) => {
+    const source = { ...queued, path: toFarm(queued.path, mappings) };
+    const shown =
+      source.path === queued.path ? queued.path : `${queued.path} (${source.path} on the farm)`;
     if (!isBelowMediaRoot(source.path, roots)) {
       throw new HttpError(
         403,
         'SOURCE_OUTSIDE_MEDIA_ROOTS',
-        `${fieldName(['sources', i, 'path'])}: ${source.path} is not below paths.media_roots (${roots.join(', ')})`,
-        'queue files below one of those folders, or add their folder to paths.media_roots in the gateway config',
+        `${fieldName(['sources', i, 'path'])}: ${shown} is not below paths.media_roots (${roots.join(', ')})`,
+        'queue files below one of those folders, or add their folder to paths.media_roots (or a paths.mappings entry) in the gateway config',
       );
     }
-    const jobId = jobIdFor(source, preset);
-    jobOfPath.set(source.path, jobId);
+    const jobId = jobIdFor(source, preset, config.paths.mtime_tolerance_seconds);
+    jobOfPath.set(queued.path, jobId);
     if (byJobId.has(jobId)) return;
     let proxyPath: string;
     try {
@@ -81,13 +92,17 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
     if (clash !== undefined) {
       throw new InputError(
         'PROXY_PATH_CLASH',
-        `${fieldName(['sources', i, 'path'])}: ${source.path} would write the same proxy as ${fieldName(['sources', clash, 'path'])} (${proxyPath})`,
+        `${fieldName(['sources', i, 'path'])}: ${shown} would write the same proxy as ${fieldName(['sources', clash, 'path'])} (${proxyPath})`,
         'set nameClash on sources that share a folder and a file stem, or queue each file once',
       );
     }
     byJobId.add(jobId);
     byProxyPath.set(proxyPath, i);
-    jobs.push({ jobId, source, proxyPath });
+    const editor = {
+      source: queued.path,
+      proxyPath: toEditor(proxyPath, mappings, pathStyle(queued.path)),
+    };
+    jobs.push({ jobId, source, proxyPath, editor });
   });
   return {
     preset,
@@ -190,6 +205,8 @@ export async function enqueueBatch(
       proxyRoot: path.resolve(deps.config.paths.proxy_root),
       queuedAt: now,
       ...(plan.reencode && { reencode: true }),
+      editorSource: job.editor.source,
+      editorProxyPath: job.editor.proxyPath,
     });
 
   const ids = plan.jobs.map((j) => j.jobId);
@@ -215,15 +232,19 @@ export async function enqueueBatch(
     jobIds: ids,
     skipped: plan.skipped,
     ...(plan.resolve && { resolve: plan.resolve }),
+    editorPaths: plan.jobs.map((j) => j.editor),
   };
   await deps.batches.save(record);
 
   // Read back rather than trusting what we sent: a job that another request queued first keeps
   // that request's payload, and so counts as deduplicated even if it was unknown a moment ago.
   const stored = await deps.queue.getJobs(ids);
-  const views = stored.map((job, i) =>
-    job ? jobViewFrom(job, plan.preset) : missingJobView(ids[i]!, plan.preset),
-  );
+  const views = stored.map((job, i) => {
+    const editor = plan.jobs[i]!.editor;
+    return job
+      ? jobViewFrom(job, plan.preset, editor)
+      : missingJobView(ids[i]!, plan.preset, editor);
+  });
   const deduplicated = stored.filter(
     (job) => job !== null && (job.data as { batchId?: unknown } | null)?.batchId !== batchId,
   ).length;

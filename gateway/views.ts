@@ -20,13 +20,23 @@ export const BAD_RESULT: JobError = {
   hint: 'run the same Proxima version on the gateway and every worker, then queue the file again',
 };
 
+/** Where the editor's machine sees a job's source and proxy (paths.mappings reversed). */
+export interface EditorPaths {
+  source: string;
+  proxyPath: string;
+}
+
 /** A job whose record is gone (purged, or expired after broker.result_expires). */
-export function missingJobView(id: string, preset: BatchRecord['preset']): JobView {
+export function missingJobView(
+  id: string,
+  preset: BatchRecord['preset'],
+  editor?: EditorPaths,
+): JobView {
   return {
     id,
     state: 'unknown',
-    source: '',
-    proxyPath: '',
+    source: editor?.source ?? '',
+    proxyPath: editor?.proxyPath ?? '',
     preset,
     attempts: 0,
     progress: null,
@@ -35,14 +45,27 @@ export function missingJobView(id: string, preset: BatchRecord['preset']): JobVi
   };
 }
 
-export function jobViewFrom(job: StoredJob, fallbackPreset: BatchRecord['preset']): JobView {
+/**
+ * `editor`: the paths as the batch being shown queued them; a job another batch queued first
+ * has that batch's editor paths in its payload, maybe of another machine.
+ */
+export function jobViewFrom(
+  job: StoredJob,
+  fallbackPreset: BatchRecord['preset'],
+  editor?: EditorPaths,
+): JobView {
   const data = encodeJobSchema.safeParse(job.data);
   const progress = progressSchema.safeParse(job.progress);
+  const payload = data.success ? data.data : null;
+  const farmSource = payload?.source.path ?? '';
+  const farmProxyPath = payload?.proxyPath ?? '';
   const view: JobView = {
     id: job.id,
     state: job.state,
-    source: data.success ? data.data.source.path : '',
-    proxyPath: data.success ? data.data.proxyPath : '',
+    source: editor?.source ?? payload?.editorSource ?? farmSource,
+    proxyPath: editor?.proxyPath ?? payload?.editorProxyPath ?? farmProxyPath,
+    farmSource,
+    farmProxyPath,
     preset: data.success ? data.data.preset : fallbackPreset,
     attempts: job.attemptsMade,
     progress: progress.success ? progress.data : null,
@@ -94,13 +117,19 @@ export async function readJobViews(
   queue: JobQueue,
   ids: readonly string[],
   preset: BatchRecord['preset'],
+  editor: readonly EditorPaths[] = [],
 ): Promise<JobView[]> {
   const jobs = await queue.getJobs(ids);
-  return jobs.map((j, i) => (j ? jobViewFrom(j, preset) : missingJobView(ids[i]!, preset)));
+  return jobs.map((j, i) =>
+    j ? jobViewFrom(j, preset, editor[i]) : missingJobView(ids[i]!, preset, editor[i]),
+  );
 }
 
 export async function readBatchView(queue: JobQueue, record: BatchRecord): Promise<BatchView> {
-  return batchViewFrom(record, await readJobViews(queue, record.jobIds, record.preset));
+  return batchViewFrom(
+    record,
+    await readJobViews(queue, record.jobIds, record.preset, record.editorPaths),
+  );
 }
 
 export async function readBatchSummary(

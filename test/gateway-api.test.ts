@@ -99,19 +99,19 @@ test('a queued batch reads back with mirrored proxy paths and deterministic job 
       batch.jobs.map((j) => [j.id, j.source, j.proxyPath, j.state]),
       [
         [
-          jobIdFor(sources[0]!, 'prores-proxy'),
+          jobIdFor(sources[0]!, 'prores-proxy', 2),
           '/media/day1/A001.mp4',
           path.join(proxyRoot, 'media/day1/A001_mp4.mov'),
           'waiting',
         ],
         [
-          jobIdFor(sources[1]!, 'prores-proxy'),
+          jobIdFor(sources[1]!, 'prores-proxy', 2),
           '/media/day1/A001.mxf',
           path.join(proxyRoot, 'media/day1/A001_mxf.mov'),
           'waiting',
         ],
         [
-          jobIdFor(sources[2]!, 'prores-proxy'),
+          jobIdFor(sources[2]!, 'prores-proxy', 2),
           '/media/day2/B002.mov',
           path.join(proxyRoot, 'media/day2/B002.mov'),
           'waiting',
@@ -146,7 +146,7 @@ test('a queued batch reads back with mirrored proxy paths and deterministic job 
     });
     const second = enqueueResponseSchema.parse(await dnx.json()).batch;
     assert.equal(second.preset, 'dnxhr-lb');
-    assert.equal(second.jobs[0]!.id, jobIdFor(sourceRef('/media/day3/C003.mov'), 'dnxhr-lb'));
+    assert.equal(second.jobs[0]!.id, jobIdFor(sourceRef('/media/day3/C003.mov'), 'dnxhr-lb', 2));
 
     const list = await app.request('/v1/batches?limit=5');
     assert.equal(list.status, 200);
@@ -192,7 +192,7 @@ test('a batch queued from Resolve keeps which clip each job is for; others carry
     const res = await post(app, '/v1/batches', { v: PROTOCOL_VERSION, sources: [a, b], resolve });
     assert.equal(res.status, 201);
     const { batch } = enqueueResponseSchema.parse(await res.json());
-    const [jobA, jobB] = [jobIdFor(a, 'prores-proxy'), jobIdFor(b, 'prores-proxy')];
+    const [jobA, jobB] = [jobIdFor(a, 'prores-proxy', 2), jobIdFor(b, 'prores-proxy', 2)];
     const expected = {
       project: 'Feature',
       timelines: ['Edit', 'Trailer'],

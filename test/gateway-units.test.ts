@@ -32,8 +32,8 @@ test('planEnqueue uses the configured preset, collapses duplicates and mirrors p
   assert.deepEqual(
     plan.jobs.map((j) => [j.jobId, j.proxyPath]),
     [
-      [jobIdFor(a, 'dnxhr-lb'), path.resolve('/proxies/media/a.mov')],
-      [jobIdFor(sourceRef('/media/b.mov'), 'dnxhr-lb'), path.resolve('/proxies/media/b.mov')],
+      [jobIdFor(a, 'dnxhr-lb', 2), path.resolve('/proxies/media/a.mov')],
+      [jobIdFor(sourceRef('/media/b.mov'), 'dnxhr-lb', 2), path.resolve('/proxies/media/b.mov')],
     ],
   );
   const windows = planEnqueue(

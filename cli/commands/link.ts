@@ -69,7 +69,10 @@ async function linkBatch(ctx: CliContext, opts: LinkOptions): Promise<number> {
   const notReady: string[] = [];
   for (const c of clips) {
     const job = c.jobId === null ? undefined : jobs.get(c.jobId);
-    const proxyPath = c.proxyPath ?? (job?.state === 'completed' ? job.result?.proxyPath : null);
+    // The job view's proxyPath, not its result's: that is where the farm wrote it, this is
+    // where the editor's machine (and Resolve) sees it.
+    const proxyPath =
+      c.proxyPath ?? (job?.state === 'completed' && job.result ? job.proxyPath : null);
     if (proxyPath) targets.push({ mediaId: c.mediaId, name: c.name, proxyPath });
     else notReady.push(`not ready  ${c.name}: ${notDone(job)}`);
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { InputError, isProximaError } from '../../core/errors.ts';
+import { InputError, isProximaError, ProximaError } from '../../core/errors.ts';
 import {
   presetNameSchema,
   type EnqueueRequest,
@@ -11,6 +11,8 @@ import {
 } from '../../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
 import type { CliContext } from '../context.ts';
+import { renderLine } from '../doctor/check-line.ts';
+import { preflight } from '../doctor/preflight.ts';
 import { GatewayError, gatewayClientFor, type GatewayClient } from '../gateway-client.ts';
 import { Interrupted, onInterrupt, signalExitCode } from '../interrupt.ts';
 import { parseOptions, repeatable } from '../options.ts';
@@ -63,6 +65,7 @@ const optionsSchema = z
     force: z.boolean().default(false),
     reencode: z.boolean().default(false),
     dryRun: z.boolean().default(false),
+    preflight: z.boolean().default(true),
   })
   .refine(
     (o) =>
@@ -105,6 +108,7 @@ export function queueCommand(ctx: CliContext): Command {
       'encode again even when a proxy is already on disk or done (it is replaced)',
     )
     .option('--dry-run', 'show the plan and stop')
+    .option('--no-preflight', 'queue without asking a worker first whether it sees the files')
     .action((paths: string[], opts: Record<string, unknown>, cmd: Command) =>
       ctx.run(cmd, () => runQueue(ctx, { ...opts, paths })),
     );
@@ -231,6 +235,20 @@ async function queuePaths(
       `no video files in ${paths.join(', ')}${scan.skipped.length ? ` (${summarizeSkipped(scan.skipped)})` : ''}`,
       'queue files whose extension is in filters.extensions (see `proxima config show`)',
     );
+  }
+
+  if (opts.preflight) {
+    // A worker that cannot see the media or write the proxies would fail every job of the
+    // batch one by one; one refusal now says why, before anything is queued.
+    const failures = await preflight(config, scan.sources, opts.preset, logger);
+    if (failures.length > 0) {
+      for (const l of failures) ctx.io.stderr.write(`${renderLine(l)}\n`);
+      throw new ProximaError(
+        'PREFLIGHT_FAILED',
+        `pre-flight: ${failures[0]!.message}`,
+        'fix what the lines above say (`proxima doctor PATHS` checks again), or queue anyway with --no-preflight',
+      );
+    }
   }
 
   // scanSources resolves each path it is given; a clip is found again by its resolved path.
@@ -411,7 +429,8 @@ function linkAsDone(resolve: ResolveSession, queuedAs: ReadonlyMap<string, strin
     onState(state: BatchState, note: (line: string) => void) {
       for (const job of stateChanges(seen, state)) {
         if (job.state !== 'completed' || !job.result) continue;
-        const proxyPath = job.result.proxyPath;
+        // The view's proxyPath is the editor's name for it; the result's is the farm's.
+        const proxyPath = job.proxyPath;
         const targets: LinkTarget[] = (bySource.get(job.source) ?? []).flatMap((c) =>
           linkTargets(c, proxyPath),
         );
@@ -453,7 +472,9 @@ export function jsonSummary(
       id: j.id,
       source: j.source,
       state: j.state,
-      proxyPath: j.result?.proxyPath ?? j.proxyPath,
+      proxyPath: j.proxyPath,
+      farmSource: j.farmSource ?? j.source,
+      farmProxyPath: j.farmProxyPath ?? j.proxyPath,
       reused: j.result ? j.result.reused : null,
       error: j.error,
     })),

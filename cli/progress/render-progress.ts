@@ -79,7 +79,7 @@ export function renderJobLine(job: JobView): string {
     case 'active':
       return `encoding  ${job.source}`;
     case 'completed':
-      return `${job.result?.reused ? 'reused  ' : 'done    '}  ${job.source} -> ${job.result?.proxyPath ?? job.proxyPath}`;
+      return `${job.result?.reused ? 'reused  ' : 'done    '}  ${job.source} -> ${job.proxyPath}`;
     case 'failed':
       return `failed    ${job.source}: ${job.error?.message ?? 'unknown error'}`;
     case 'unknown':
@@ -127,9 +127,7 @@ export function renderSummary(state: BatchState, options: SummaryOptions): strin
     if (job.state === 'unknown') lines.push(`not encoded: ${job.source} (${GONE})`);
   }
 
-  const proxies = state.jobs
-    .filter((j) => j.state === 'completed')
-    .map((j) => j.result?.proxyPath ?? j.proxyPath);
+  const proxies = state.jobs.filter((j) => j.state === 'completed').map((j) => j.proxyPath);
   if (proxies.length > 0) {
     if (options.listProxies) {
       lines.push('proxies:');

@@ -102,6 +102,12 @@ export const encodeJobSchema = z.strictObject({
   queuedAt: z.number(),
   /** Replace a verified proxy already at proxyPath instead of reusing it. */
   reencode: z.boolean().optional(),
+  /**
+   * source.path and proxyPath are the farm's (paths.mappings applied); these are the same files
+   * as the editor's machine that queued the job names them, for views.
+   */
+  editorSource: z.string().optional(),
+  editorProxyPath: z.string().optional(),
 });
 export type EncodeJob = z.output<typeof encodeJobSchema>;
 
@@ -153,11 +159,18 @@ export type JobError = z.output<typeof jobErrorSchema>;
 export const jobViewSchema = z.strictObject({
   id: z.string(),
   state: jobStateSchema,
+  /** As queued: the editor's path. */
   source: z.string(),
+  /** As the editor's machine sees it (paths.mappings reversed): what Resolve links. */
   proxyPath: z.string(),
+  /** The source as the encoder reads it; absent from gateways before path mapping. */
+  farmSource: z.string().optional(),
+  /** The proxy as the encoder writes it. */
+  farmProxyPath: z.string().optional(),
   preset: presetNameSchema,
   attempts: z.number().int(),
   progress: progressSchema.nullable(),
+  /** As the worker reported it: its proxyPath is the farm's (farmProxyPath). */
   result: encodeResultSchema.nullable(),
   error: jobErrorSchema.nullable(),
 });

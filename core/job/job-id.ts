@@ -1,15 +1,31 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PresetName } from '../config/schema.ts';
+import { mtimeWindow } from '../paths/mtime.ts';
+import { canonicalPath } from '../paths/path-mapping.ts';
 import type { SourceRef } from './contract.ts';
 
 /**
- * Deterministic: the same file (path, size, mtime) with the same preset always gets the same
- * id, so BullMQ refuses to queue it twice. A changed file (new size or mtime) gets a new id.
- * BullMQ ids must not contain ':' nor look like integers, hence the prefix and hex digest.
+ * Deterministic: the same file (farm path, size, mtime) with the same preset always gets the
+ * same id, so BullMQ refuses to queue it twice. The path is the farm's, in one spelling
+ * (`D:\media\A001.mp4` and `d:/media/A001.mp4` are one file), and the mtime its tolerance window
+ * (paths.mtime_tolerance_seconds; 0: exact), since SMB and FAT round it. A changed file (new
+ * size or mtime) gets a new id. BullMQ ids must not contain ':' nor look like integers, hence
+ * the prefix and hex digest.
  */
-export function jobIdFor(source: Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>, preset: PresetName) {
+export function jobIdFor(
+  source: Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>,
+  preset: PresetName,
+  mtimeToleranceSec = 0,
+) {
   const digest = createHash('sha256')
-    .update(JSON.stringify([source.path, source.size, Math.trunc(source.mtimeMs), preset]))
+    .update(
+      JSON.stringify([
+        canonicalPath(source.path),
+        source.size,
+        mtimeWindow(source.mtimeMs, mtimeToleranceSec),
+        preset,
+      ]),
+    )
     .digest('hex');
   return `px-${digest.slice(0, 24)}`;
 }

@@ -16,6 +16,8 @@ export const batchRecordSchema = z.strictObject({
   /** Files the client did not queue, with reasons; records written before it have none. */
   skipped: z.array(skippedFileSchema).default([]),
   resolve: resolveLinksSchema.optional(),
+  /** Per job (as jobIds): its source and proxy as this batch's editor names them. */
+  editorPaths: z.array(z.strictObject({ source: z.string(), proxyPath: z.string() })).optional(),
 });
 export type BatchRecord = z.output<typeof batchRecordSchema>;
 
