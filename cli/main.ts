@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { PROXIMA_VERSION } from '../core/version.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { linkCommand } from './commands/link.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { queueCommand } from './commands/queue.ts';
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
     purgeCommand(ctx),
     configCommand(ctx),
     demoCommand(ctx),
+    doctorCommand(ctx),
     linkCommand(ctx),
     unlinkCommand(ctx),
   ]) {

@@ -2,6 +2,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { ConfigError, isProximaError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { createHealthFile, HEALTH_FILE } from './health-file.ts';
+import { probeProcessors } from './probe-job.ts';
 import { handleSignals } from './shutdown.ts';
 import { startWorker } from './worker.ts';
 
@@ -31,6 +32,7 @@ try {
     idleExitSeconds: loaded.config.encoder.idle_exit_seconds,
     onAlive: () => health.alive(),
     onStalls: (stalls) => health.stalls(stalls),
+    processors: probeProcessors,
   });
   handleSignals(worker, logger);
   await worker.stopped;

@@ -12,6 +12,7 @@ import { batchRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { probeRoutes } from './routes/probes.ts';
 import { statusRoutes } from './routes/status.ts';
 
 export type { AppDeps } from './deps.ts';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', jobRoutes(deps));
   app.route('/v1', statusRoutes(deps));
   app.route('/v1', autoscaleRoutes(deps));
+  app.route('/v1', probeRoutes(deps));
 
   app.notFound((c) =>
     c.json(

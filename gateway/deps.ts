@@ -1,6 +1,7 @@
 import type { Config } from '../core/config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScaleBackend } from './autoscale/backend.ts';
+import type { ProbeQueue } from './probe-queue.ts';
 import type { ProxyInspector } from './proxy-inspector.ts';
 import type { Reconciler } from './autoscale/reconciler.ts';
 import type { BatchStore } from './queue/batch-store.ts';
@@ -20,6 +21,8 @@ export interface AppDeps {
   batches: BatchStore;
   workers: WorkerDirectory;
   proxies: ProxyInspector;
+  /** Probe jobs for `proxima doctor`; without it POST /v1/probes says it cannot send them. */
+  probes?: ProbeQueue;
   config: Config;
   logger: Logger;
   /** Present when autoscale.backend is not none. */

@@ -3,6 +3,7 @@ import type { Config } from '../core/config/schema.ts';
 import { redactUrl } from '../core/broker/connection.ts';
 import { DependencyError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { createProbeQueue, type ProbeQueue } from './probe-queue.ts';
 import { createFfprobeInspector, type ProxyInspector } from './proxy-inspector.ts';
 import { createRedisBatchStore, type BatchStore } from './queue/batch-store.ts';
 import { createBullJobQueue, type JobQueue } from './queue/job-queue.ts';
@@ -14,6 +15,7 @@ export interface Repositories {
   workers: WorkerDirectory;
   /** Whether a finished job's proxy is still on disk, as the current config places it. */
   proxies: ProxyInspector;
+  probes: ProbeQueue;
   /** Ends event subscriptions, then closes every Redis connection. */
   close(): Promise<void>;
 }
@@ -75,8 +77,10 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
     keepSeconds: config.broker.result_expires,
     logger: log,
   });
+  const probes = createProbeQueue({ connection: commands, events: queue });
   return {
     queue,
+    probes,
     batches: createRedisBatchStore({
       redis: commands,
       queue: config.broker.queue,
@@ -89,6 +93,7 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
       logger,
     }),
     async close() {
+      await probes.close();
       await queue.close();
       await commands.quit().catch(() => commands.disconnect());
     },

@@ -38,12 +38,14 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
   // Loaded on use: BullMQ and the media pipeline are heavy, and most commands never need them.
   const { startWorker } = await import('../../encoder-image/worker.ts');
   const { handleSignals } = await import('../../encoder-image/shutdown.ts');
+  const { probeProcessors } = await import('../../encoder-image/probe-job.ts');
   const worker = await startWorker({
     brokerUrl,
     config: loaded.config,
     logger,
     concurrency: opts.concurrency,
     searchPath: loaded.searchPath,
+    processors: probeProcessors,
   });
 
   const closed = new Promise<void>((resolve) => {

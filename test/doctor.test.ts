@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  cliSandbox,
+  runCli,
+  startCli,
+  type CliSandbox,
+  type RunningCli,
+} from './helpers/cli-run.ts';
+import { makeClip } from './helpers/cli-media.ts';
+import {
+  jobsLeft,
+  registerOldWorker,
+  startNamespacedWorker,
+  stopWorker,
+} from './helpers/doctor-stack.ts';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
+
+// `proxima doctor` against real stacks: `proxima up` (gateway, workers), real workers of
+// `proxima work`, some in a mount namespace of their own where the media or the proxy root is
+// covered by a tmpfs, as a farm machine with a missing or read-only mount would be.
+
+let redis: TestRedis;
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis.stop();
+});
+
+async function sandbox(queue: string, extra: Record<string, unknown> = {}): Promise<CliSandbox> {
+  const port = await freePort();
+  return cliSandbox({
+    broker: { url: redis.url, queue },
+    gateway: { listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` },
+    worker: { attempts: 1 },
+    ...extra,
+  });
+}
+
+async function gatewayUrl(box: CliSandbox): Promise<string> {
+  const r = await runCli(['config', 'show'], { env: box.env });
+  return /url: (http:\/\/127\.0\.0\.1:\d+)/.exec(r.stdout)![1]!;
+}
+
+/** Until the gateway lists this many workers. */
+async function workersRegistered(box: CliSandbox, n: number): Promise<void> {
+  const url = await gatewayUrl(box);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${url}/v1/workers`).catch(() => null);
+    const body = res?.ok ? ((await res.json()) as { workers: unknown[] }) : { workers: [] };
+    if (body.workers.length >= n) return;
+    if (Date.now() > deadline) throw new Error(`${n} workers never registered`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function up(box: CliSandbox, workers: number): Promise<RunningCli> {
+  const stack = startCli(['up', '--workers', String(workers)], { env: box.env });
+  await stack.waitFor(/gateway listening on/);
+  if (workers > 0) await workersRegistered(box, workers);
+  return stack;
+}
+
+async function stop(stack: RunningCli): Promise<void> {
+  if (stack.child.exitCode === null) stack.child.kill('SIGINT');
+  await stack.done;
+}
+
+async function doctor(box: CliSandbox, args: string[]) {
+  const started = performance.now();
+  const r = await runCli(['doctor', ...args], { env: box.env });
+  return { ...r, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Every line of the report is a check line or an indented note. */
+function assertLineShape(stdout: string): void {
+  for (const line of stdout.trimEnd().split('\n')) {
+    assert.match(line, /^(OK {3}|WARN |FAIL )[a-z ]+: \S|^ {5}\S/, stdout);
+  }
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('a healthy stack: every check OK, sources seen through paths.mappings, exit 0', async () => {
+  const media = mkdtempSync(path.join(tmpdir(), 'proxima-doctor-media-'));
+  const editor = path.join(media, 'editor');
+  const farm = path.join(media, 'farm');
+  const clip = await makeClip(path.join(editor, 'day1'), 'A001', 'h264-stereo', { seconds: 2 });
+  const farmClip = path.join(farm, 'day1', 'A001.mov');
+  mkdirSync(path.dirname(farmClip), { recursive: true });
+  cpSync(clip, farmClip, { preserveTimestamps: true });
+  const queue = `doctor-ok-${process.pid}`;
+  const box = await sandbox(queue, { paths: { mappings: [{ editor, farm }] } });
+  const stack = await up(box, 1);
+  try {
+    const r = await doctor(box, [editor]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assertLineShape(r.stdout);
+    assert.doesNotMatch(r.stdout, /^(FAIL|WARN)/m);
+    for (const check of [
+      `config: ${esc(box.configFile)} is valid`,
+      `broker: reachable at redis://127\\.0\\.0\\.1:${redis.port}`,
+      'gateway: http://127\\.0\\.0\\.1:\\d+, Proxima \\S+, protocol 3',
+      `workers: 1 registered on queue ${queue}(-p3)? \\(1 slot on \\S+\\)`,
+      'ffmpeg: ffmpeg version \\S+ at \\S+ on worker \\S+',
+      'ffprobe: ffprobe version \\S+ at \\S+ on worker \\S+',
+      'encoders: prores_ks and dnxhd in the ffmpeg of worker \\S+',
+      'sources: 1 source visible and readable on worker \\S+',
+      `proxy root: ${esc(box.proxyRoot)} writable on worker \\S+ \\(a test file written and removed\\)`,
+      `free space: [\\d.]+ \\S+ free in ${esc(box.proxyRoot)} on worker \\S+; the batch's prores-proxy proxies need about [\\d.]+ (KiB|MiB) \\(preset bitrate x duration\\)`,
+    ]) {
+      assert.match(r.stdout, new RegExp(`^OK {3}${check}$`, 'm'), r.stdout);
+    }
+    console.log(
+      `FIGURE: doctor against a healthy stack (one worker, one clip): ${r.seconds.toFixed(2)} s`,
+    );
+    // The probe job is gone once answered, and no test file is left in the proxy root.
+    assert.equal(await jobsLeft(redis.url, queue), 0);
+    assert.deepEqual(
+      (await import('node:fs')).readdirSync(box.proxyRoot),
+      [],
+      'the proxy root holds nothing after the check',
+    );
+
+    // The farm side of the mapping loses the file: the worker cannot see it, the editor can.
+    rmSync(farmClip);
+    const missing = await doctor(box, [editor]);
+    assert.equal(missing.code, 1, missing.stdout);
+    assert.match(
+      missing.stdout,
+      new RegExp(
+        `^FAIL source: ${esc(clip)} \\(${esc(farmClip)} on the farm\\) is not visible on worker \\S+: mount the media there at this path, or map it with paths\\.mappings -> mount the media on the workers at the same path, or add a paths\\.mappings entry \\{ editor, farm \\} to the gateway config$`,
+        'm',
+      ),
+      missing.stdout,
+    );
+  } finally {
+    await stop(stack);
+  }
+});
+
+test('no worker: the workers and worker checks FAIL at once with the fix, exit 1', async () => {
+  const queue = `doctor-none-${process.pid}`;
+  const box = await sandbox(queue);
+  const stack = await up(box, 0);
+  try {
+    const r = await doctor(box, []);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assertLineShape(r.stdout);
+    assert.match(r.stdout, /^OK {3}gateway: /m);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^FAIL workers: no worker is registered on queue ${queue}(-p3)? -> start one with \`proxima work\` \\(or \`proxima up --workers N\`\\), or set autoscale\\.backend$`,
+        'm',
+      ),
+    );
+    assert.match(r.stdout, /^FAIL worker checks: no worker is registered on queue /m);
+    console.log(`FIGURE: doctor with no worker registered: ${r.seconds.toFixed(2)} s`);
+    assert.equal(await jobsLeft(redis.url, queue), 0, 'no probe job is left waiting');
+
+    // A worker of another protocol version: named, and since it takes none of these jobs, the
+    // probe times out with the fix, and is not left behind for a worker that comes later.
+    const unregister = await registerOldWorker(redis.url, queue, {
+      id: 'old-mac-4242-beef',
+      host: 'old-mac',
+      pid: 4242,
+      protocol: 2,
+      version: '0.0.1',
+    });
+    try {
+      const old = await doctor(box, ['--timeout', '2']);
+      assert.equal(old.code, 1, old.stdout);
+      assertLineShape(old.stdout);
+      assert.match(
+        old.stdout,
+        /^FAIL workers: worker old-mac \(pid 4242\) runs Proxima 0\.0\.1 speaking protocol 2; the gateway speaks 3, so it refuses or fails the jobs it takes -> update Proxima on old-mac to \S+, or stop that worker$/m,
+      );
+      assert.match(
+        old.stdout,
+        /^FAIL worker checks: no worker answered within 2 s -> start one with `proxima work` or check the autoscaler$/m,
+      );
+      console.log(
+        `FIGURE: doctor waiting for a probe nobody takes (--timeout 2): ${old.seconds.toFixed(2)} s`,
+      );
+      assert.equal(await jobsLeft(redis.url, queue), 0, 'the unanswered probe was removed');
+    } finally {
+      await unregister();
+    }
+  } finally {
+    await stop(stack);
+  }
+});
+
+test('a worker that cannot see the media, then one whose proxy root is read-only', async () => {
+  const queue = `doctor-mounts-${process.pid}`;
+  const box = await sandbox(queue);
+  const media = path.join(box.root, 'media');
+  const clip = await makeClip(media, 'C001', 'h264-stereo');
+  mkdirSync(box.proxyRoot, { recursive: true });
+  const stack = await up(box, 0);
+  try {
+    const blind = startNamespacedWorker(box.env, [{ path: media }]);
+    try {
+      await blind.waitFor(/worker ready/);
+      await workersRegistered(box, 1);
+      const r = await doctor(box, [media]);
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      assertLineShape(r.stdout);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^FAIL source: ${esc(clip)} is not visible on worker \\S+: mount the media there at this path, or map it with paths\\.mappings -> `,
+          'm',
+        ),
+      );
+      assert.match(r.stdout, /^OK {3}encoders: /m);
+      assert.match(r.stdout, /^OK {3}proxy root: /m);
+      assert.doesNotMatch(r.stdout, /^OK {3}sources:/m);
+    } finally {
+      await stopWorker(blind);
+    }
+
+    const readOnly = startNamespacedWorker(box.env, [{ path: box.proxyRoot, readOnly: true }]);
+    try {
+      await readOnly.waitFor(/worker ready/);
+      await workersRegistered(box, 1);
+      const r = await doctor(box, [media]);
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      assertLineShape(r.stdout);
+      assert.match(r.stdout, /^OK {3}sources: 1 source visible and readable on worker \S+$/m);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^FAIL proxy root: proxy root ${esc(box.proxyRoot)} is read-only on worker \\S+: mount it read-write there, or set paths\\.proxy_root -> mount the proxy volume read-write for the worker, or set paths\\.proxy_root in the gateway config$`,
+          'm',
+        ),
+      );
+    } finally {
+      await stopWorker(readOnly);
+    }
+  } finally {
+    await stop(stack);
+  }
+});

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { keys } from '../../core/job/keys.ts';
+import { PROTOCOL_VERSION } from '../../core/version.ts';
+import { BIN, type RunningCli } from './cli-run.ts';
+
+export interface HiddenMount {
+  /** A folder covered, for this worker only, by an empty tmpfs. */
+  path: string;
+  readOnly?: boolean;
+}
+
+/**
+ * A real `proxima work` in a mount namespace of its own (needs root): each path given is
+ * covered by an empty tmpfs, read-only when asked, so this worker alone cannot see the media
+ * there or write to it, while the CLI and the gateway still can.
+ */
+export function startNamespacedWorker(env: NodeJS.ProcessEnv, mounts: HiddenMount[]): RunningCli {
+  const script = [
+    ...mounts.map(
+      (_, i) => `mount -t tmpfs ${mounts[i]!.readOnly ? '-o ro ' : ''}tmpfs "$MOUNT_${i}"`,
+    ),
+    'exec "$0" "$@"',
+  ].join(' && ');
+  const mountEnv = Object.fromEntries(mounts.map((m, i) => [`MOUNT_${i}`, m.path]));
+  const child = spawn(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      script,
+      process.execPath,
+      BIN,
+      'work',
+      '-n',
+      '1',
+    ],
+    { env: { ...env, ...mountEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const l of listeners) l();
+  });
+  const done = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    done,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out) || pattern.test(err)) {
+            cleanup();
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(
+            new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`),
+          );
+        }, timeoutMs);
+        const exited = () => {
+          cleanup();
+          reject(new Error(`exited before ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', exited);
+        };
+        listeners.add(check);
+        child.once('exit', exited);
+        check();
+      });
+    },
+  };
+}
+
+/** Stops a worker with SIGTERM, as an admin would, and waits for it to be gone. */
+export async function stopWorker(worker: RunningCli): Promise<void> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) {
+    worker.child.kill('SIGTERM');
+  }
+  await worker.done;
+}
+
+/**
+ * A worker registration as a worker of another protocol version writes it (a machine not yet
+ * updated): it shows in the gateway's list but takes none of this version's jobs.
+ */
+export async function registerOldWorker(
+  redisUrl: string,
+  queue: string,
+  info: { id: string; host: string; pid: number; protocol: number; version: string },
+): Promise<() => Promise<void>> {
+  const redis = new Redis(redisUrl);
+  const key = keys.worker(queue, info.id);
+  await redis.set(
+    key,
+    JSON.stringify({
+      ...info,
+      concurrency: 1,
+      startedAt: Date.now(),
+      current: [],
+      seenAt: Date.now(),
+    }),
+    'EX',
+    300,
+  );
+  return async () => {
+    await redis.del(key);
+    redis.disconnect();
+  };
+}
+
+/**
+ * Jobs of any kind left in the BullMQ queue of broker.queue `queue`, under its plain name or
+ * its protocol's (`<queue>-p<N>`), in every list and set a job can be in.
+ */
+export async function jobsLeft(redisUrl: string, queue: string): Promise<number> {
+  const redis = new Redis(redisUrl);
+  try {
+    let n = 0;
+    for (const name of [queue, `${queue}-p${PROTOCOL_VERSION}`]) n += await countJobs(redis, name);
+    return n;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function countJobs(redis: Redis, bullQueue: string): Promise<number> {
+  {
+    const p = `bull:${bullQueue}`;
+    const [wait, active, prioritized, delayed, completed, failed] = await Promise.all([
+      redis.llen(`${p}:wait`),
+      redis.llen(`${p}:active`),
+      redis.zcard(`${p}:prioritized`),
+      redis.zcard(`${p}:delayed`),
+      redis.zcard(`${p}:completed`),
+      redis.zcard(`${p}:failed`),
+    ]);
+    return wait + active + prioritized + delayed + completed + failed;
+  }
+}
