@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { LINK_REFUSED_CAUSES } from '../cli/resolve/link-proxies.ts';
+import { configSchema } from '../core/config/schema.ts';
 import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { startGateway } from '../gateway/server.ts';
 import {
   BIN,
   cliSandbox,
@@ -15,7 +17,9 @@ import {
   type RunningCli,
 } from './helpers/cli-run.ts';
 import { makeClip } from './helpers/cli-media.ts';
+import { silentLogger } from './helpers/gateway-fixture.ts';
 import { probeFile } from './helpers/media.ts';
+import { startProxyWorker } from './helpers/proxy-worker.ts';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
 import { clipProperties, installScene, type InstalledScene } from './helpers/resolve-scene.ts';
 
@@ -455,4 +459,92 @@ test('the clips inside a compound clip are read from an FCPXML export and queued
     'compound clips: 3 clips inside them, read from an FCPXML export',
     `encode  ${f}`,
   ]);
+});
+
+test('link gets the proxy as the editor sees it when the farm sees the storage elsewhere', async () => {
+  // One machine plays both: the farm's folders are real, the editor's are links to them, so
+  // Resolve (which checks a proxy exists) accepts only a path that exists on the editor's side.
+  const farm = path.join(box.root, 'farm');
+  const editor = path.join(box.root, 'editor-view');
+  const farmMedia = path.join(farm, 'media');
+  const farmProxies = path.join(farm, 'proxies');
+  mkdirSync(farmProxies, { recursive: true });
+  mkdirSync(editor, { recursive: true });
+  const clip = await makeClip(farmMedia, 'M001', 'h264-stereo');
+  symlinkSync(farmMedia, path.join(editor, 'Footage'));
+  symlinkSync(farmProxies, path.join(editor, 'Proxies'));
+  const editorClip = path.join(editor, 'Footage', 'M001.mov');
+
+  const mapped = await startGateway({
+    config: configSchema.parse({
+      broker: { url: redis.url, queue: `cli-resolve-mapped-${process.pid}` },
+      gateway: { listen: '127.0.0.1:0' },
+      paths: {
+        proxy_root: farmProxies,
+        mappings: [
+          { editor: path.join(editor, 'Footage'), farm: farmMedia },
+          { editor: path.join(editor, 'Proxies'), farm: farmProxies },
+        ],
+      },
+      log: { level: 'silent' },
+    }),
+    logger: silentLogger,
+    brokerUrl: redis.url,
+  });
+  const worker = await startProxyWorker(redis.url, `cli-resolve-mapped-${process.pid}`, {
+    id: 'mapped-farm',
+  });
+  const s = scene.read();
+  const wasOpen = s.current_project;
+  s.projects.Mapped = {
+    current_timeline: 'Cut',
+    timelines: [{ name: 'Cut', video_tracks: [{ items: [{ name: 'M001', clip: 'm-m' }] }] }],
+    clips: { 'm-m': { name: 'M001.mov', properties: clipProperties(editorClip) } },
+  };
+  s.current_project = 'Mapped';
+  scene.write(s);
+  const env = { ...box.env, PROXIMA_GATEWAY__URL: mapped.url };
+  try {
+    const q = await runCli(['queue', '--resolve', '--no-wait'], { env });
+    assert.equal(q.code, 0, `${q.stdout}\n${q.stderr}`);
+    const batchId = /queued 1 file as batch (\S+) /.exec(q.stdout)?.[1] ?? '';
+    assert.ok(batchId, q.stdout);
+    const farmProxy = proxyPathFor(clip, farmProxies);
+    const editorProxy = path.join(editor, 'Proxies', path.relative(farmProxies, farmProxy));
+    // `queue --json` of the same file: done already, reported on both sides.
+    const json = await runCli(['queue', '--wait', '--json', editorClip], {
+      env,
+      timeoutMs: 180_000,
+    });
+    assert.equal(json.code, 0, `${json.stdout}\n${json.stderr}`);
+    const summary = JSON.parse(json.stdout) as { jobs: Record<string, unknown>[] };
+    assert.deepEqual(
+      [
+        summary.jobs[0]!.source,
+        summary.jobs[0]!.proxyPath,
+        summary.jobs[0]!.farmSource,
+        summary.jobs[0]!.farmProxyPath,
+      ],
+      [editorClip, editorProxy, clip, farmProxy],
+    );
+
+    const before = scene.calls().length;
+    const r = await runCli(['link', '--batch', batchId], { env });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.deepEqual(
+      scene
+        .calls()
+        .slice(before)
+        .map((c) => [c.mediaId, c.path, c.result]),
+      [['m-m', editorProxy, true]],
+    );
+    const proxy = await probeFile(editorProxy);
+    assert.equal(proxy.video?.codec, 'prores');
+  } finally {
+    const back = scene.read();
+    back.current_project = wasOpen;
+    scene.write(back);
+    await worker.close();
+    await mapped.close();
+  }
 });
