@@ -199,4 +199,21 @@ test('PROXIMA_PATHS__MAPPINGS takes JSON, backslashes escaped as JSON escapes th
       err instanceof ConfigError &&
       /PROXIMA_PATHS__MAPPINGS.*paths\.mappings\.0\.farm/.test(err.message),
   );
+  // A relative prefix would match nothing without a word: refused, naming the key and the fix.
+  assert.throws(
+    () =>
+      loadConfig({
+        env: {
+          HOME: home,
+          PROXIMA_CONFIG: file,
+          PROXIMA_PATHS__MAPPINGS: '[{"editor":"Footage","farm":"/mnt/media"}]',
+        },
+        platform: 'linux',
+      }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /key paths\.mappings\.0\.editor has bad value "Footage", expected an absolute path/.test(
+        err.message,
+      ),
+  );
 });

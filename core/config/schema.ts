@@ -1,10 +1,21 @@
 import { z } from 'zod';
+import { pathStyle } from '../paths/path-mapping.ts';
 
 /** Seconds, as a whole number. */
 const seconds = z.number().int().min(1);
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:8765');
+
+/** A paths.mappings prefix: a relative one would match nothing, silently. */
+const mappedPrefix = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine(
+    (p) => pathStyle(p) !== null,
+    'an absolute path (R:\\Footage, \\\\nas\\share or /mnt/media)',
+  );
 
 /**
  * The single source of truth for configuration. Every key has a default, so an empty file is a
@@ -25,8 +36,8 @@ export const configSchema = z.strictObject({
       mappings: z
         .array(
           z.strictObject({
-            editor: z.string().min(1).max(4096),
-            farm: z.string().min(1).max(4096),
+            editor: mappedPrefix,
+            farm: mappedPrefix,
           }),
         )
         .max(1000)
