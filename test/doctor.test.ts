@@ -249,3 +249,95 @@ test('a worker that cannot see the media, then one whose proxy root is read-only
     await stop(stack);
   }
 });
+
+test('the decisions behind the lines: encoders, estimates, samples, when a probe is not sent', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { locateFfmpeg } = await import('../core/ffmpeg/locate.ts');
+  const { parseEncoders, estimateProxyBytes } = await import('../encoder-image/probe-checks.ts');
+  const { sampleSources } = await import('../cli/doctor/sample.ts');
+  const { estimateBatchBytes, spaceLine } = await import('../cli/doctor/estimate.ts');
+  const { whyNotSent } = await import('../gateway/routes/probes.ts');
+  const { gatewayVersionLine } = await import('../cli/doctor/stack-checks.ts');
+  const { PRESETS } = await import('../core/presets/presets.ts');
+
+  // The bundled ffmpeg's own list has both encoders; a build without dnxhd is told apart.
+  const ffmpeg = locateFfmpeg('', process.env.PATH).path;
+  const listed = parseEncoders(execFileSync(ffmpeg, ['-hide_banner', '-encoders']).toString());
+  assert.ok(listed.has('prores_ks') && listed.has('dnxhd') && listed.has('pcm_s16le'));
+  const partial = parseEncoders(
+    'Encoders:\n V..... = Video\n ------\n V....D prores_ks   Apple ProRes (iCodec Pro) (codec prores)\n',
+  );
+  assert.deepEqual([...partial], ['prores_ks']);
+
+  // 720p25 ProRes Proxy for a minute with stereo: 0.9 bit per pixel plus 48 kHz 24-bit PCM.
+  const media = {
+    formatName: 'mov',
+    durationSec: 60,
+    video: {
+      index: 0,
+      codec: 'h264',
+      width: 1920,
+      height: 1080,
+      sar: [1, 1] as const,
+      pixFmt: 'yuv420p',
+      bitDepth: 8,
+      chroma: '420',
+      fieldOrder: 'progressive' as const,
+      frameRate: [25, 1] as const,
+      vfr: false,
+      frameCount: 1500,
+      rotation: 0 as const,
+      colorRange: 'tv' as const,
+      colorPrimaries: null,
+      colorTransfer: null,
+      colorSpace: null,
+    },
+    audio: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000 }],
+    timecode: null,
+    isStill: false,
+  };
+  assert.equal(
+    estimateProxyBytes(media, PRESETS['prores-proxy']),
+    (1280 * 720 * 25 * 0.9 * 60) / 8 + 2 * 48000 * 3 * 60,
+  );
+
+  const at = (p: string) => ({ path: p });
+  assert.deepEqual(
+    sampleSources(['/a/1', '/a/2', '/a/3', '/b/1', '/c/1', '/c/2'].map(at), 4).map((s) => s.path),
+    ['/a/1', '/b/1', '/c/1', '/a/2'],
+  );
+  assert.equal(
+    estimateBatchBytes([{ size: 100, estimatedProxyBytes: 50 }, { size: 100 }], {
+      count: 10,
+      bytes: 1000,
+    }),
+    500,
+  );
+  assert.equal(estimateBatchBytes([{ size: 100 }], { count: 1, bytes: 100 }), null);
+  assert.equal(spaceLine('/p', 'h', 99, 100, 'prores-proxy').status, 'FAIL');
+  assert.equal(spaceLine('/p', 'h', 110, 100, 'prores-proxy').status, 'WARN');
+  assert.equal(spaceLine('/p', 'h', 500, 100, 'prores-proxy').status, 'OK');
+  assert.equal(spaceLine('/p', 'h', null, 100, 'prores-proxy').status, 'WARN');
+
+  const worker = (current: number) => ({
+    id: 'w',
+    host: 'h',
+    pid: 1,
+    version: '1',
+    protocol: 3,
+    concurrency: 2,
+    startedAt: 0,
+    current: Array.from({ length: current }, (_, i) => ({ jobId: `j${i}`, source: '/s' })),
+    seenAt: 0,
+  });
+  assert.equal(whyNotSent([], true, 'q'), null, 'an autoscaler starts a worker for the probe');
+  assert.equal(whyNotSent([], false, 'q')?.outcome, 'no-worker');
+  assert.equal(whyNotSent([worker(2)], false, 'q')?.outcome, 'busy');
+  assert.equal(whyNotSent([worker(2), worker(1)], false, 'q'), null);
+
+  const health = (version: string, protocol: number) => ({ ok: true, version, protocol });
+  const { PROXIMA_VERSION } = await import('../core/version.ts');
+  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, 3)).status, 'OK');
+  assert.equal(gatewayVersionLine('u', health('0.0.1', 3)).status, 'WARN');
+  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, 2)).status, 'FAIL');
+});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -146,13 +146,29 @@ test('a worker that sees everything: the pre-flight passes and the batch is enco
     await workersRegistered(1);
     const r = await timed(['queue', '--json', media]);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    const out = JSON.parse(r.stdout) as { counts: { total: number; completed: number } };
+    const out = JSON.parse(r.stdout) as {
+      counts: { total: number; completed: number };
+      jobs: { proxyPath: string }[];
+    };
     assert.equal(out.counts.total, 1);
     assert.equal(out.counts.completed, 1);
     assert.doesNotMatch(r.stderr, /FAIL|pre-flight/);
     console.log(
       `FIGURE: queue with a passing pre-flight, one 1 s clip encoded: ${r.seconds.toFixed(2)} s`,
     );
+
+    // doctor's estimate of the batch's proxies against the proxy the worker wrote.
+    const actual = statSync(out.jobs[0]!.proxyPath).size;
+    const d = await runCli(['doctor', media], { env: box.env });
+    assert.equal(d.code, 0, d.stdout);
+    const m = /need about ([\d.]+) (KiB|MiB|GiB)/.exec(d.stdout);
+    assert.ok(m, d.stdout);
+    const unit = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2] as 'KiB' | 'MiB' | 'GiB'];
+    const estimate = Number(m[1]) * unit;
+    console.log(
+      `FIGURE: doctor estimated the proxy at ${Math.round(estimate)} bytes; the worker wrote ${actual} (estimate / written ${(estimate / actual).toFixed(2)})`,
+    );
+    assert.ok(estimate > actual / 3 && estimate < actual * 3, `${estimate} vs ${actual}`);
   } finally {
     worker.child.kill('SIGTERM');
     await worker.done;

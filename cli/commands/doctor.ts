@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { isProximaError } from '../../core/errors.ts';
+import type { StatusResponse } from '../../core/job/contract.ts';
 import { PROBE_MAX_SOURCES } from '../../core/job/probe-contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
 import type { CliContext } from '../context.ts';
@@ -22,7 +23,7 @@ import { scanSources, skipNoteLines } from '../sources/scan-sources.ts';
 const optionsSchema = z.object({
   paths: z.array(z.string().min(1)),
   resolve: z.boolean().default(false),
-  timeout: intOption(1, 600).default(15),
+  timeout: intOption(1, 600).optional(),
   sample: intOption(1, PROBE_MAX_SOURCES).default(8),
 });
 
@@ -33,7 +34,10 @@ export function doctorCommand(ctx: CliContext): Command {
     )
     .argument('[paths...]', 'files or folders to check from a worker (a sample of them)')
     .option('--resolve', 'also check that DaVinci Resolve answers')
-    .option('--timeout <seconds>', 'how long to wait for a worker to answer (default 15)')
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for a worker to answer (default 15; 120 while an autoscaler starts one)',
+    )
     .option(
       '--sample <n>',
       `sources of PATHS a worker checks (default 8, at most ${PROBE_MAX_SOURCES})`,
@@ -41,6 +45,14 @@ export function doctorCommand(ctx: CliContext): Command {
     .action((paths: string[], opts: Record<string, unknown>, cmd: Command) =>
       ctx.run(cmd, () => runDoctor(ctx, { ...opts, paths })),
     );
+}
+
+/**
+ * An encoder an autoscaler starts from zero takes a while to answer (its container or pod has
+ * to start first); a running worker answers at once. Pure.
+ */
+export function probeSeconds(status: StatusResponse | null): number {
+  return status?.autoscale && status.workers.length === 0 ? 120 : 15;
 }
 
 async function runDoctor(ctx: CliContext, raw: unknown): Promise<number> {
@@ -113,7 +125,7 @@ async function runDoctor(ctx: CliContext, raw: unknown): Promise<number> {
         v: PROTOCOL_VERSION,
         sources: facts?.sampled.map((s) => s.path) ?? [],
         media: facts !== null,
-        timeoutSeconds: opts.timeout,
+        timeoutSeconds: opts.timeout ?? probeSeconds(stack.status),
       });
       if (response === null) {
         print(

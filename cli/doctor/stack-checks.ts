@@ -91,7 +91,7 @@ export async function stackChecks(loaded: LoadedConfig): Promise<StackFindings> 
       fail(
         'workers',
         `the gateway did not list them: ${(err as Error).message}`,
-        'see the gateway log',
+        isProximaError(err) && err.hint ? err.hint : 'see the gateway log',
       ),
     );
     return { lines, gatewayUp: true, status: null };
