@@ -341,3 +341,37 @@ test('the decisions behind the lines: encoders, estimates, samples, when a probe
   assert.equal(gatewayVersionLine('u', health('0.0.1', 3)).status, 'WARN');
   assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, 2)).status, 'FAIL');
 });
+
+test('no gateway: the gateway FAILs with the fix and worker checks are not run; --resolve checks Resolve', async () => {
+  const { installScene } = await import('./helpers/resolve-scene.ts');
+  const box = await sandbox(`doctor-down-${process.pid}`);
+  const scene = installScene({
+    current_project: 'Feature',
+    projects: {
+      Feature: {
+        current_timeline: 'Edit',
+        timelines: [{ name: 'Edit', video_tracks: [] }],
+        clips: {},
+      },
+    },
+  });
+  const r = await runCli(['doctor', '--resolve'], { env: { ...box.env, ...scene.env } });
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assertLineShape(r.stdout);
+  assert.match(
+    r.stdout,
+    new RegExp(`^OK {3}broker: reachable at redis://127\\.0\\.0\\.1:${redis.port}$`, 'm'),
+  );
+  assert.match(
+    r.stdout,
+    /^FAIL gateway: gateway not reachable at http:\/\/127\.0\.0\.1:\d+ -> start the local stack with `proxima up`, or set gateway\.url$/m,
+  );
+  assert.match(r.stdout, /^FAIL worker checks: not run: they need the gateway and its broker -> /m);
+  assert.match(r.stdout, /^OK {3}resolve: \S.*, project Feature, timeline Edit$/m);
+
+  // Resolve not running: the bridge's own error and fix.
+  scene.write({ ...scene.read(), resolve_running: false } as never);
+  const off = await runCli(['doctor', '--resolve'], { env: { ...box.env, ...scene.env } });
+  assert.equal(off.code, 1);
+  assert.match(off.stdout, /^FAIL resolve: .+ -> .+$/m);
+});
