@@ -540,6 +540,37 @@ test('link gets the proxy as the editor sees it when the farm sees the storage e
     );
     const proxy = await probeFile(editorProxy);
     assert.equal(proxy.video?.codec, 'prores');
+
+    // An editor whose config maps like the gateway's finds the proxy at its mirrored path by
+    // itself: the plan links it instead of encoding it, and `link --scan` links it.
+    const unlinked = scene.read();
+    Object.assign(unlinked.projects.Mapped!.clips['m-m']!.properties, {
+      Proxy: 'None',
+      'Proxy Media Path': '',
+    });
+    scene.write(unlinked);
+    const editorEnv = {
+      ...env,
+      PROXIMA_PATHS__PROXY_ROOT: path.join(editor, 'Proxies'),
+      PROXIMA_PATHS__MAPPINGS: JSON.stringify([
+        { editor: path.join(editor, 'Footage'), farm: farmMedia },
+        { editor: path.join(editor, 'Proxies'), farm: farmProxies },
+      ]),
+    };
+    const plan = await runCli(['queue', '--resolve', '--dry-run'], { env: editorEnv });
+    assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
+    assert.match(plan.stdout, /^plan: 0 to encode, 1 to link/m);
+    assert.ok(plan.stdout.includes(`link    ${editorClip} -> ${editorProxy}\n`), plan.stdout);
+    const scanFrom = scene.calls().length;
+    const scan = await runCli(['link', '--scan'], { env: editorEnv });
+    assert.equal(scan.code, 0, `${scan.stdout}\n${scan.stderr}`);
+    assert.deepEqual(
+      scene
+        .calls()
+        .slice(scanFrom)
+        .map((c) => [c.mediaId, c.path, c.result]),
+      [['m-m', editorProxy, true]],
+    );
   } finally {
     const back = scene.read();
     back.current_project = wasOpen;

@@ -7,6 +7,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { ConfigError } from '../core/errors.ts';
 import { jobIdFor } from '../core/job/job-id.ts';
 import { mtimeWindow, sameMtime } from '../core/paths/mtime.ts';
+import { editorProxyPathFor } from '../core/paths/proxy-path.ts';
 import {
   canonicalPath,
   pathStyle,
@@ -215,5 +216,24 @@ test('PROXIMA_PATHS__MAPPINGS takes JSON, backslashes escaped as JSON escapes th
       /key paths\.mappings\.0\.editor has bad value "Footage", expected an absolute path/.test(
         err.message,
       ),
+  );
+});
+
+test('an editor finds a proxy where the farm mirrored it, under its own names', () => {
+  // The editor's proxy_root is its name for the farm's (P:\Proxies is /mnt/proxies).
+  assert.equal(
+    editorProxyPathFor('R:\\Footage\\day1\\A001.mov', 'P:\\Proxies', mappings),
+    'P:\\Proxies\\mnt\\media\\day1\\A001.mov',
+  );
+  assert.equal(
+    editorProxyPathFor('/Volumes/Footage/day1/A001.mxf', '/Volumes/Proxies', mappings, {
+      nameClash: true,
+    }),
+    '/Volumes/Proxies/mnt/media/day1/A001_mxf.mov',
+  );
+  // Without mappings: the editor's path mirrored below its own root, as ever.
+  assert.equal(
+    editorProxyPathFor('/media/day1/A001.mov', '/proxies', []),
+    path.resolve('/proxies/media/day1/A001.mov'),
   );
 });

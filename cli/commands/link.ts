@@ -154,7 +154,7 @@ async function linkScanned(ctx: CliContext, opts: LinkOptions): Promise<number> 
       config,
       { force: false, reencode: true },
     );
-    const find = proxyFinder(config.paths.proxy_root);
+    const find = proxyFinder(config.paths.proxy_root, config.paths.mappings);
     const targets: LinkTarget[] = [];
     const missing: string[] = [];
     // Offline sources count too: linking proxies is how one cuts without the camera files.

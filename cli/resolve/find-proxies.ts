@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { proxyPathFor } from '../../core/paths/proxy-path.ts';
+import type { PathMapping } from '../../core/paths/path-mapping.ts';
+import { editorProxyPathFor } from '../../core/paths/proxy-path.ts';
 
 /**
  * Proxies under the proxy root by lower-case stem, for clips whose proxy is not at its mirrored
@@ -26,14 +27,17 @@ export function proxiesByStem(proxyRoot: string): Map<string, string[]> {
 
 /**
  * The proxies that may be a source's: its mirrored path (also the name a same-stem neighbour
- * makes it take), else every proxy of its stem anywhere under the root. The walk of the root
+ * makes it take; with paths.mappings, the farm's mirror under the editor's names), else every proxy of its stem anywhere under the root. The walk of the root
  * is only made, once, when some clip needs it.
  */
-export function proxyFinder(proxyRoot: string): (source: string) => string[] {
+export function proxyFinder(
+  proxyRoot: string,
+  mappings: readonly PathMapping[] = [],
+): (source: string) => string[] {
   let byStem: Map<string, string[]> | null = null;
   return (source) => {
     for (const nameClash of [false, true]) {
-      const mirrored = proxyPathFor(source, proxyRoot, { nameClash });
+      const mirrored = editorProxyPathFor(source, proxyRoot, mappings, { nameClash });
       if (existsSync(mirrored)) return [mirrored];
     }
     byStem ??= proxiesByStem(proxyRoot);

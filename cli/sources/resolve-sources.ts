@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../core/config/schema.ts';
 import type { ResolveRequest } from '../../core/job/contract.ts';
-import { proxyPathFor } from '../../core/paths/proxy-path.ts';
+import { editorProxyPathFor } from '../../core/paths/proxy-path.ts';
 import type { ResolveBridge, ResolveTimeline } from '../resolve/bridge-client.ts';
 import {
   planLine,
@@ -58,7 +58,9 @@ export async function planFromResolve(
     exclude: config.filters.exclude,
     // The name the gateway will give it: a same-stem neighbour in its folder keeps extensions.
     proxyPathFor: (source) =>
-      proxyPathFor(source, config.paths.proxy_root, { nameClash: clashes(source) }),
+      editorProxyPathFor(source, config.paths.proxy_root, config.paths.mappings, {
+        nameClash: clashes(source),
+      }),
     proxyExists: (p) => existsSync(p),
   };
   let plan = selectClips(unique, options);

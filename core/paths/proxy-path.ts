@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { pathStyle, toEditor, toFarm, type PathMapping } from './path-mapping.ts';
 
 export interface ProxyPathOptions {
   /** Another source in the same folder has the same stem (A001.mp4 and A001.mxf). */
@@ -35,6 +36,25 @@ export function proxyPathFor(
     );
   }
   return out;
+}
+
+/**
+ * A source's proxy as the editor's machine names it, by the gateway's rule: the farm's path of
+ * the source mirrored below the farm's proxy root, mapped back in the style of the source. On
+ * the editor's machine `proxyRoot` is its own name for the farm's proxy root (`P:\Proxies`).
+ * Without mappings it is proxyPathFor.
+ */
+export function editorProxyPathFor(
+  editorSource: string,
+  proxyRoot: string,
+  mappings: readonly PathMapping[],
+  options: Omit<ProxyPathOptions, 'pathApi'> = {},
+): string {
+  if (mappings.length === 0) return proxyPathFor(editorSource, proxyRoot, options);
+  const farmRoot = toFarm(proxyRoot, mappings);
+  const pathApi = pathStyle(farmRoot) === 'posix' ? path.posix : path.win32;
+  const farmProxy = proxyPathFor(toFarm(editorSource, mappings), farmRoot, { ...options, pathApi });
+  return toEditor(farmProxy, mappings, pathStyle(editorSource));
 }
 
 function mirroredSegments(sourcePath: string): string[] {
