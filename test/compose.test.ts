@@ -17,8 +17,11 @@ import { probeFile } from './helpers/media.ts';
 import { freePort } from './helpers/redis.ts';
 
 // compose.yaml and compose.autoscale.yaml brought up as they ship, with Debian's docker-compose,
-// images built on this machine; the host queues through the API and finds the proxies in its
-// own proxies folder.
+// images built on this machine. Host folders pose as a NAS's shares: the containers mount them at
+// their own paths, the editors (a Windows machine with R: and P:, a Mac with /Volumes/...) name
+// them otherwise, and paths.mappings translates. The host queues through the API as an editor's
+// CLI does (it cannot stat a Windows path: size and mtime come from the host file) and finds the
+// proxies in its own proxies folder.
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const COMPOSE = path.join(REPO, 'compose.yaml');
@@ -224,29 +227,72 @@ async function assertProxyOf(hostFile: string, source: string): Promise<void> {
   assert.equal(proxy.video?.height, 180, hostFile);
 }
 
+/** Editor-side prefixes of the two host folders, as an admin writes them in paths.mappings. */
+const WINDOWS = { media: 'R:\\Footage', proxies: 'P:\\Proxies' };
+const MAC = { media: '/Volumes/Footage', proxies: '/Volumes/Proxies' };
+
+function mappingsEnv(editors: { media: string; proxies: string }[]): NodeJS.ProcessEnv {
+  const mappings = editors.flatMap((e) => [
+    { editor: e.media, farm: media },
+    { editor: e.proxies, farm: proxies },
+  ]);
+  // JSON is YAML: what an admin puts in the environment (docs/docker.md).
+  return { PROXIMA_PATHS__MAPPINGS: JSON.stringify(mappings) };
+}
+
+/** A host file as an editor names it: its path below `media` under the editor's prefix. */
+function editorPath(file: string, editor: { media: string }): string {
+  const rest = path.relative(media, file).split(path.sep);
+  return editor.media.includes('\\')
+    ? [editor.media, ...rest].join('\\')
+    : [editor.media, ...rest].join('/');
+}
+
+/**
+ * Checks that every job names its proxy as the editor sees it (below the editor's proxies
+ * prefix) and that the host file behind that name is a verified proxy of the host source.
+ */
+async function assertEditorProxies(
+  done: BatchView,
+  editor: { proxies: string },
+  sources: string[],
+): Promise<string[]> {
+  const hostFiles: string[] = [];
+  for (const [i, job] of done.jobs.entries()) {
+    const prefix = editor.proxies.includes('\\') ? `${editor.proxies}\\` : `${editor.proxies}/`;
+    assert.ok(job.proxyPath.startsWith(prefix), `${job.proxyPath} is below ${editor.proxies}`);
+    const rest = job.proxyPath.slice(prefix.length).split(/[\\/]/);
+    const hostFile = path.join(proxies, ...rest);
+    // The farm's own name for it is the same file, in the containers' (and host's) folder.
+    assert.equal(job.farmProxyPath, hostFile);
+    await assertProxyOf(hostFile, sources[i]!);
+    hostFiles.push(path.relative(proxies, hostFile));
+  }
+  return hostFiles;
+}
+
 function clearProxies(): void {
   for (const entry of readdirSync(proxies)) {
     rmSync(path.join(proxies, entry), { recursive: true, force: true });
   }
 }
 
-test('compose.yaml as shipped: two encoders write verified proxies into the host proxies folder', async () => {
+test('compose.yaml as shipped: a Windows editor queues R:\\Footage clips, two encoders write P:\\Proxies on the host folder', async () => {
   clearProxies();
-  const stack = await up([COMPOSE], ['--scale', 'encoder=2'], {});
+  const stack = await up([COMPOSE], ['--scale', 'encoder=2'], mappingsEnv([WINDOWS]));
   try {
     const done = await queueAndWait(
       stack,
-      clips.map((c) => ({ path: c, file: c })),
+      clips.map((c) => ({ path: editorPath(c, WINDOWS), file: c })),
     );
-    for (const [i, job] of done.jobs.entries()) {
-      assert.ok(job.proxyPath.startsWith(`${proxies}/`), `${job.proxyPath} below ${proxies}`);
-      await assertProxyOf(job.proxyPath, clips[i]!);
-    }
-    // Only the proxies: no temp file left, nothing written elsewhere.
     assert.deepEqual(
-      filesBelow(proxies).sort(),
-      done.jobs.map((j) => path.relative(proxies, j.proxyPath)).sort(),
+      done.jobs.map((j) => j.source),
+      clips.map((c) => editorPath(c, WINDOWS)),
+      'the batch view names the sources as the editor queued them',
     );
+    const written = await assertEditorProxies(done, WINDOWS, clips);
+    // Only the proxies, in the host's proxies folder: no temp file left, nothing elsewhere.
+    assert.deepEqual(filesBelow(proxies).sort(), written.sort());
     const encoders = (await compose(stack, ['ps', '-q', 'encoder'])).stdout.trim().split('\n');
     assert.equal(encoders.filter(Boolean).length, 2, 'two encoder containers');
   } finally {
@@ -254,22 +300,23 @@ test('compose.yaml as shipped: two encoders write verified proxies into the host
   }
 });
 
-test('compose.yaml + compose.autoscale.yaml as shipped: the gateway starts encoders that write into the host proxies folder', async () => {
+test('compose.yaml + compose.autoscale.yaml as shipped: the gateway starts encoders for a Windows and a Mac editor; proxies land on the host folder', async () => {
   clearProxies();
-  const stack = await up([COMPOSE, AUTOSCALE], [], {});
+  const stack = await up([COMPOSE, AUTOSCALE], [], mappingsEnv([WINDOWS, MAC]));
   try {
-    const done = await queueAndWait(
+    const fromWindows = await queueAndWait(
       stack,
-      clips.map((c) => ({ path: c, file: c })),
+      clips.slice(0, 2).map((c) => ({ path: editorPath(c, WINDOWS), file: c })),
     );
-    for (const [i, job] of done.jobs.entries()) {
-      assert.ok(job.proxyPath.startsWith(`${proxies}/`), `${job.proxyPath} below ${proxies}`);
-      await assertProxyOf(job.proxyPath, clips[i]!);
-    }
-    assert.deepEqual(
-      filesBelow(proxies).sort(),
-      done.jobs.map((j) => path.relative(proxies, j.proxyPath)).sort(),
+    const fromMac = await queueAndWait(
+      stack,
+      clips.slice(2).map((c) => ({ path: editorPath(c, MAC), file: c })),
     );
+    const written = [
+      ...(await assertEditorProxies(fromWindows, WINDOWS, clips.slice(0, 2))),
+      ...(await assertEditorProxies(fromMac, MAC, clips.slice(2))),
+    ];
+    assert.deepEqual(filesBelow(proxies).sort(), written.sort());
     // The compose encoder service stays at 0: the gateway's own containers did the work.
     assert.equal((await compose(stack, ['ps', '-q', 'encoder'])).stdout.trim(), '');
     const view = autoscaleResponseSchema.parse(await (await api(stack, '/autoscale')).json());
