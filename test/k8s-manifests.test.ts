@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../core/config/load.ts';
+import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { pathStyle, toEditor, toFarm } from '../core/paths/path-mapping.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KUBECTL = process.env.KUBECTL || 'kubectl';
@@ -66,6 +71,7 @@ const claimMount = (deployment: Obj, containerName: string, claim: string) => {
 
 const base = kustomize('k8s/base');
 const keda = kustomize('k8s/overlays/keda');
+const nas = kustomize('k8s/overlays/nas-example');
 
 test('k8s/ itself renders the base', () => {
   assert.deepEqual(kustomize('k8s'), base);
@@ -177,6 +183,7 @@ const envValue = (objects: Obj[], c: any, name: string): string | undefined => {
 for (const [label, objects] of [
   ['base', base],
   ['keda overlay', keda],
+  ['nas example', nas],
 ] as const) {
   test(`${label}: the proxies claim is mounted at paths.proxy_root in the gateway and the encoders`, () => {
     const claim = find(objects, 'PersistentVolumeClaim', 'proxima-proxies');
@@ -195,7 +202,8 @@ for (const [label, objects] of [
       envValue(objects, container(gateway, 'gateway'), 'PROXIMA_PATHS__MAPPINGS'),
       envValue(objects, container(encoder, 'encoder'), 'PROXIMA_PATHS__MAPPINGS'),
     ];
-    assert.deepEqual(mappings, ['[]', '[]']);
+    assert.equal(mappings[0], mappings[1]);
+    assert.ok(mappings[0] !== undefined, 'paths.mappings is set in the ConfigMap');
     const config = find(objects, 'ConfigMap', 'proxima-config');
     assert.equal(config.metadata.namespace, 'proxima');
   });
@@ -243,4 +251,45 @@ test('keda overlay: the gateway does not scale as well', () => {
   assert.equal(env(c, 'PROXIMA_BROKER__URL')?.value, 'redis://redis:6379');
   find(keda, 'Deployment', 'proxima-encoder');
   find(keda, 'StatefulSet', 'redis');
+});
+
+test('nas example: the claims bind to the NAS exports, and the mappings give each editor its own paths', () => {
+  for (const [claimName, volumeName, exported] of [
+    ['proxima-media', 'proxima-media-nas', '/export/footage'],
+    ['proxima-proxies', 'proxima-proxies-nas', '/export/proxies'],
+  ] as const) {
+    const claim = find(nas, 'PersistentVolumeClaim', claimName);
+    assert.equal(claim.spec.volumeName, volumeName);
+    assert.equal(claim.spec.storageClassName, '', 'no dynamic provisioning');
+    const volume = find(nas, 'PersistentVolume', volumeName);
+    assert.deepEqual(volume.spec.claimRef, { name: claimName, namespace: 'proxima' });
+    assert.deepEqual(volume.spec.nfs, { server: 'nas.example.com', path: exported });
+    assert.deepEqual(volume.spec.accessModes, ['ReadWriteMany']);
+  }
+
+  // The gateway's config as the pod gets it: the ConfigMap through envFrom, no config file.
+  const c = container(find(nas, 'Deployment', 'proxima-gateway'), 'gateway');
+  const podEnv: NodeJS.ProcessEnv = { HOME: mkdtempSync(path.join(tmpdir(), 'proxima-k8s-')) };
+  for (const name of ['PROXIMA_PATHS__PROXY_ROOT', 'PROXIMA_PATHS__MAPPINGS']) {
+    podEnv[name] = envValue(nas, c, name);
+  }
+  const { config } = loadConfig({ env: podEnv, platform: 'linux', create: false });
+  assert.equal(config.paths.proxy_root, '/proxies');
+  const mappings = config.paths.mappings;
+  assert.equal(mappings.length, 4);
+
+  // The docs' example, end to end through the same functions the gateway uses.
+  for (const [queued, farm, shown] of [
+    ['R:\\Day1\\A001_C001.mp4', '/media/Day1/A001_C001.mp4', 'P:\\media\\Day1\\A001_C001.mov'],
+    [
+      '/Volumes/Footage/Day1/A001_C002.mp4',
+      '/media/Day1/A001_C002.mp4',
+      '/Volumes/Proxies/media/Day1/A001_C002.mov',
+    ],
+  ] as const) {
+    assert.equal(toFarm(queued, mappings), farm);
+    const proxy = proxyPathFor(farm, config.paths.proxy_root);
+    assert.ok(proxy.startsWith('/proxies/'), proxy);
+    assert.equal(toEditor(proxy, mappings, pathStyle(queued)), shown);
+  }
 });
