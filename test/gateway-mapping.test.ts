@@ -211,3 +211,22 @@ test('a worker encodes a clip queued under R:\\Footage; the batch names its prox
     }
   });
 });
+
+test('a large batch is mapped as it arrives', async () => {
+  await withGateway(async (h) => {
+    mapFor(h, '/mnt/media');
+    const n = 2000;
+    const sources = Array.from({ length: n }, (_, i) => ({
+      path: `R:\\Footage\\day${i % 10}\\A${String(i).padStart(4, '0')}.mov`,
+      size: 10,
+      mtimeMs: 1_700_000_000_000,
+    }));
+    const started = performance.now();
+    const { batch } = await queued(h, { sources });
+    const ms = performance.now() - started;
+    assert.equal(batch.jobs.length, n);
+    assert.ok(batch.jobs.every((j) => j.farmSource!.startsWith('/mnt/media/day')));
+    assert.ok(batch.jobs.every((j) => j.proxyPath.startsWith('P:\\Proxies\\mnt\\media\\day')));
+    console.log(`FIGURE: ${n} sources queued under R:\\Footage and mapped in ${ms.toFixed(0)} ms`);
+  });
+});

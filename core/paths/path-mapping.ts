@@ -61,6 +61,20 @@ function remainderBelow(p: ParsedPath, prefix: ParsedPath): string[] | null {
   return p.segments.slice(prefix.segments.length);
 }
 
+type ParsedMapping = Record<'editor' | 'farm', ParsedPath | null>;
+
+/** Parsed once per list: a batch of 10,000 sources meets the same list 10,000 times. */
+const parsedLists = new WeakMap<readonly PathMapping[], ParsedMapping[]>();
+
+function parsedMappings(mappings: readonly PathMapping[]): ParsedMapping[] {
+  let parsed = parsedLists.get(mappings);
+  if (!parsed) {
+    parsed = mappings.map((m) => ({ editor: parse(m.editor), farm: parse(m.farm) }));
+    parsedLists.set(mappings, parsed);
+  }
+  return parsed;
+}
+
 interface Candidate {
   target: ParsedPath;
   targetStyle: PathStyle;
@@ -78,9 +92,9 @@ function candidates(
   if (parsed === null) return { parsed, found: [] };
   const to = from === 'editor' ? 'farm' : 'editor';
   const found: Candidate[] = [];
-  mappings.forEach((m, order) => {
-    const prefix = parse(m[from]);
-    const target = parse(m[to]);
+  parsedMappings(mappings).forEach((m, order) => {
+    const prefix = m[from];
+    const target = m[to];
     if (!prefix || !target) return;
     const rest = remainderBelow(parsed, prefix);
     if (rest === null) return;
