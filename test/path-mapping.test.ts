@@ -72,7 +72,12 @@ test('farm paths map back in the style of the editor that queued them', () => {
       '/Volumes/Proxies/mnt/media/A001.mov',
     ],
     ['no style: the first listed', '/mnt/proxies/A.mov', null, 'P:\\Proxies\\A.mov'],
-    ['no mapping of that style: the first', '/mnt/proxies/A.mov', 'unc', 'P:\\Proxies\\A.mov'],
+    [
+      'UNC editor, no UNC mapping: a Windows one',
+      '/mnt/proxies/A.mov',
+      'unc',
+      'P:\\Proxies\\A.mov',
+    ],
     ['UNC editor', '/mnt/nas/day2/B001.mov', 'unc', '\\\\nas\\Media\\day2\\B001.mov'],
     ['only one mapping has the farm prefix', '/mnt/nas/B.mov', 'posix', '\\\\nas\\Media\\B.mov'],
     ['boundary', '/mnt/proxies2/A.mov', 'drive', '/mnt/proxies2/A.mov'],
@@ -82,6 +87,14 @@ test('farm paths map back in the style of the editor that queued them', () => {
   for (const [what, farm, style, editor] of table) {
     assert.equal(toEditor(farm, mappings, style), editor, what);
   }
+  // Listed first or not, a POSIX prefix is the last choice for a Windows (UNC) editor.
+  const macFirst = [
+    { editor: '/Volumes/Proxies', farm: '/mnt/proxies' },
+    { editor: 'P:\\Proxies', farm: '/mnt/proxies' },
+  ];
+  assert.equal(toEditor('/mnt/proxies/A.mov', macFirst, 'unc'), 'P:\\Proxies\\A.mov');
+  assert.equal(toEditor('/mnt/proxies/A.mov', macFirst, 'drive'), 'P:\\Proxies\\A.mov');
+  assert.equal(toEditor('/mnt/proxies/A.mov', macFirst, 'posix'), '/Volumes/Proxies/A.mov');
 });
 
 test('a path goes to the farm and back unchanged, up to spelling', () => {

@@ -135,7 +135,11 @@ export function toEditor(
   style: PathStyle | null = null,
 ): string {
   const { found } = candidates(farmPath, mappings, 'farm');
-  const best = found.find((c) => c.targetStyle === style) ?? found[0];
+  // A UNC editor is on Windows too: a drive letter suits it better than a POSIX path.
+  const windows = (s: PathStyle | null) => s === 'drive' || s === 'unc';
+  const sameKind =
+    style === null ? [] : found.filter((c) => windows(c.targetStyle) === windows(style));
+  const best = found.find((c) => c.targetStyle === style) ?? sameKind[0] ?? found[0];
   return best ? join(best) : farmPath;
 }
 
