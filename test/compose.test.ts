@@ -325,10 +325,18 @@ test('compose.yaml + compose.autoscale.yaml as shipped: the gateway starts encod
       view.decisions.some((d) => d.desired >= 1 && !d.error),
       JSON.stringify(view.decisions.slice(-5)),
     );
-    assert.ok(
-      (await gatewayStarted(stack)).length >= 1,
-      'encoder containers started by the gateway',
-    );
+    const started = await gatewayStarted(stack);
+    assert.ok(started.length >= 1, 'encoder containers started by the gateway');
+    // They mount both folders at their own paths and sweep the proxy root the gateway uses.
+    const inspected = JSON.parse((await docker(['inspect', started[0]!])).stdout) as {
+      Config: { Env: string[] };
+      HostConfig: { Binds: string[] };
+    }[];
+    assert.deepEqual(inspected[0]!.HostConfig.Binds.sort(), [
+      `${media}:${media}`,
+      `${proxies}:${proxies}`,
+    ]);
+    assert.ok(inspected[0]!.Config.Env.includes(`PROXIMA_PATHS__PROXY_ROOT=${proxies}`));
   } finally {
     await down(stack);
   }

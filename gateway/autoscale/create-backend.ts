@@ -72,6 +72,8 @@ export function encoderEnv(config: Config, brokerUrl: string): Record<string, st
     PROXIMA_WORKER__LOCK_SECONDS: String(config.worker.lock_seconds),
     PROXIMA_WORKER__BROKER_WAIT_SECONDS: String(config.worker.broker_wait_seconds),
     PROXIMA_WORKER__CONCURRENCY: '1',
+    // Where a starting encoder sweeps the temp files of killed attempts: the gateway's root.
+    PROXIMA_PATHS__PROXY_ROOT: config.paths.proxy_root,
     PROXIMA_ENCODER__IDLE_EXIT_SECONDS: String(config.encoder.idle_exit_seconds),
     PROXIMA_LOG__LEVEL: config.log.level,
   };
