@@ -13,7 +13,7 @@ import {
 import { makeClip } from './helpers/cli-media.ts';
 import {
   jobsLeft,
-  registerOldWorker,
+  registerWorker,
   startNamespacedWorker,
   stopWorker,
 } from './helpers/doctor-stack.ts';
@@ -165,9 +165,9 @@ test('no worker: the workers and worker checks FAIL at once with the fix, exit 1
     console.log(`FIGURE: doctor with no worker registered: ${r.seconds.toFixed(2)} s`);
     assert.equal(await jobsLeft(redis.url, queue), 0, 'no probe job is left waiting');
 
-    // A worker of another protocol version: named, and since it takes none of these jobs, the
-    // probe times out with the fix, and is not left behind for a worker that comes later.
-    const unregister = await registerOldWorker(redis.url, queue, {
+    // A worker of another protocol version: named, and no probe is sent, since it takes none
+    // of this gateway's jobs.
+    const unregisterOld = await registerWorker(redis.url, queue, {
       id: 'old-mac-4242-beef',
       host: 'old-mac',
       pid: 4242,
@@ -175,23 +175,45 @@ test('no worker: the workers and worker checks FAIL at once with the fix, exit 1
       version: '0.0.1',
     });
     try {
-      const old = await doctor(box, ['--timeout', '2']);
+      const old = await doctor(box, []);
       assert.equal(old.code, 1, old.stdout);
       assertLineShape(old.stdout);
       assert.match(
         old.stdout,
-        /^FAIL workers: worker old-mac \(pid 4242\) runs Proxima 0\.0\.1 speaking protocol 2; the gateway speaks 3, so it refuses or fails the jobs it takes -> update Proxima on old-mac to \S+, or stop that worker$/m,
+        /^FAIL workers: worker old-mac \(pid 4242\) runs Proxima 0\.0\.1 speaking protocol 2; the gateway speaks 3, so it encodes none of its jobs -> update Proxima on old-mac to \S+, or stop that worker$/m,
       );
       assert.match(
         old.stdout,
-        /^FAIL worker checks: no worker answered within 2 s -> start one with `proxima work` or check the autoscaler$/m,
+        /^FAIL worker checks: no worker of protocol 3 is registered on queue \S+ \(1 of another version\) -> start one with `proxima work`/m,
       );
-      console.log(
-        `FIGURE: doctor waiting for a probe nobody takes (--timeout 2): ${old.seconds.toFixed(2)} s`,
-      );
-      assert.equal(await jobsLeft(redis.url, queue), 0, 'the unanswered probe was removed');
+
+      // A worker killed a moment ago is still registered (until its entry expires) but answers
+      // nothing: the probe times out with the fix, and is not left for a worker that comes later.
+      const unregisterDead = await registerWorker(redis.url, queue, {
+        id: 'gone-1234-dead',
+        host: 'gone',
+        pid: 1234,
+        protocol: 3,
+        version: '0.1.0',
+      });
+      try {
+        const dead = await doctor(box, ['--timeout', '2']);
+        assert.equal(dead.code, 1, dead.stdout);
+        assertLineShape(dead.stdout);
+        assert.match(dead.stdout, /^OK {3}workers: 1 registered on queue /m);
+        assert.match(
+          dead.stdout,
+          /^FAIL worker checks: no worker answered within 2 s -> start one with `proxima work` or check the autoscaler$/m,
+        );
+        console.log(
+          `FIGURE: doctor waiting for a probe nobody takes (--timeout 2): ${dead.seconds.toFixed(2)} s`,
+        );
+        assert.equal(await jobsLeft(redis.url, queue), 0, 'the unanswered probe was removed');
+      } finally {
+        await unregisterDead();
+      }
     } finally {
-      await unregister();
+      await unregisterOld();
     }
   } finally {
     await stop(stack);
@@ -334,6 +356,11 @@ test('the decisions behind the lines: encoders, estimates, samples, when a probe
   assert.equal(whyNotSent([], false, 'q')?.outcome, 'no-worker');
   assert.equal(whyNotSent([worker(2)], false, 'q')?.outcome, 'busy');
   assert.equal(whyNotSent([worker(2), worker(1)], false, 'q'), null);
+  assert.equal(
+    whyNotSent([{ ...worker(0), protocol: 2 }], false, 'q')?.outcome,
+    'no-worker',
+    'a worker of another protocol takes none of these jobs',
+  );
 
   const health = (version: string, protocol: number) => ({ ok: true, version, protocol });
   const { PROXIMA_VERSION } = await import('../core/version.ts');

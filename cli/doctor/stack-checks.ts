@@ -152,16 +152,18 @@ export function workerLines(status: StatusResponse): CheckLine[] {
     return lines;
   }
   const other = workers.filter((w) => w.protocol !== status.protocol);
+  const good = workers.filter((w) => w.protocol === status.protocol);
+  // Beside workers of this version it only idles; alone it leaves the queue without any.
+  const flag = good.length > 0 ? warn : fail;
   for (const w of other) {
     lines.push(
-      fail(
+      flag(
         'workers',
-        `worker ${w.instance && w.instance !== w.host ? `${w.instance} on ${w.host}` : w.host} (pid ${w.pid}) runs Proxima ${w.version} speaking protocol ${w.protocol}; the gateway speaks ${status.protocol}, so it refuses or fails the jobs it takes`,
+        `worker ${w.instance && w.instance !== w.host ? `${w.instance} on ${w.host}` : w.host} (pid ${w.pid}) runs Proxima ${w.version} speaking protocol ${w.protocol}; the gateway speaks ${status.protocol}, so it encodes none of its jobs`,
         `update Proxima on ${w.host} to ${status.version}, or stop that worker`,
       ),
     );
   }
-  const good = workers.filter((w) => w.protocol === status.protocol);
   if (good.length > 0) {
     const slots = good.reduce((n, w) => n + w.concurrency, 0);
     const hosts = [...new Set(good.map((w) => w.host))];

@@ -123,15 +123,22 @@ export function probeRoutes(deps: AppDeps): Hono {
  * autoscaler it is always sent, since the waiting probe is what makes it start an encoder.
  */
 export function whyNotSent(
-  workers: readonly WorkerInfo[],
+  registered: readonly WorkerInfo[],
   autoscale: boolean,
   queue: string,
+  protocol: number = PROTOCOL_VERSION,
 ): Pick<ProbeResponse, 'outcome' | 'message' | 'hint'> | null {
   if (autoscale) return null;
+  // A worker of another protocol version takes none of this gateway's jobs.
+  const workers = registered.filter((w) => w.protocol === protocol);
   if (workers.length === 0) {
+    const others = registered.length;
     return {
       outcome: 'no-worker',
-      message: `no worker is registered on queue ${queue}`,
+      message:
+        others === 0
+          ? `no worker is registered on queue ${queue}`
+          : `no worker of protocol ${protocol} is registered on queue ${queue} (${others} of another version)`,
       hint: 'start one with `proxima work` (or `proxima up --workers N`), or set autoscale.backend',
     };
   }

@@ -104,10 +104,10 @@ export async function stopWorker(worker: RunningCli): Promise<void> {
 }
 
 /**
- * A worker registration as a worker of another protocol version writes it (a machine not yet
- * updated): it shows in the gateway's list but takes none of this version's jobs.
+ * A worker registration with no worker behind it: one of another protocol version (a machine
+ * not yet updated) or one killed a moment ago, whose entry has not expired yet.
  */
-export async function registerOldWorker(
+export async function registerWorker(
   redisUrl: string,
   queue: string,
   info: { id: string; host: string; pid: number; protocol: number; version: string },
