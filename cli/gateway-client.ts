@@ -19,6 +19,7 @@ import {
   type PurgeResponse,
   type StatusResponse,
 } from '../core/job/contract.ts';
+import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 
 /** The gateway's HTTP API as the CLI uses it. Every response is validated before it is used. */
 export interface GatewayClient {
@@ -69,6 +70,29 @@ export class GatewayError extends ProximaError {
   }
 }
 
+/** The gateway speaks another protocol version than this CLI: nothing it says can be trusted. */
+export class ProtocolMismatch extends ProximaError {
+  constructor(url: string, theirs: number, theirVersion: string | undefined) {
+    const v = theirVersion ? ` (v${theirVersion})` : '';
+    super(
+      'PROTOCOL_MISMATCH',
+      `this proxima (v${PROXIMA_VERSION}) speaks protocol ${PROTOCOL_VERSION}, the gateway at ${url}${v} speaks protocol ${theirs}`,
+      'run the same Proxima version on this machine and on the gateway: upgrade the older one',
+    );
+  }
+}
+
+/**
+ * The protocol a gateway's JSON body says it speaks, read without its schema (another version's
+ * body may not fit this one's), or undefined when it says none. Pure.
+ */
+export function protocolOf(body: unknown): { protocol: number; version?: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { protocol, version } = body as { protocol?: unknown; version?: unknown };
+  if (typeof protocol !== 'number' || !Number.isInteger(protocol)) return undefined;
+  return { protocol, ...(typeof version === 'string' && { version }) };
+}
+
 export function unreachable(url: string): DependencyError {
   return new DependencyError(
     'GATEWAY_UNREACHABLE',
@@ -83,11 +107,41 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
 
+  const mismatch = (body: unknown): ProtocolMismatch | undefined => {
+    const said = protocolOf(body);
+    return said && said.protocol !== PROTOCOL_VERSION
+      ? new ProtocolMismatch(options.url, said.protocol, said.version)
+      : undefined;
+  };
+  // Asked of /v1/health before the first other request, and again after the gateway was lost
+  // (it may come back upgraded). Only a protocol that differs stops here: any other failure is
+  // left to the request itself to report.
+  let agreed = false;
+  const agree = async (signal: AbortSignal | undefined): Promise<void> => {
+    if (agreed) return;
+    let body: unknown;
+    try {
+      const res = await fetch(`${base}/v1/health`, {
+        headers,
+        signal: signal ?? AbortSignal.timeout(Math.min(timeoutMs, 10_000)),
+      });
+      const isJson = res.ok && /json/i.test(res.headers.get('content-type') ?? '');
+      if (isJson) body = await res.json();
+      else await res.body?.cancel();
+    } catch {
+      return;
+    }
+    const err = mismatch(body);
+    if (err) throw err;
+    if (protocolOf(body)) agreed = true;
+  };
+
   const send = async (
     method: string,
     route: string,
     init: { body?: unknown; signal?: AbortSignal; accept?: string } = {},
   ): Promise<Response> => {
+    if (route !== '/v1/health') await agree(init.signal);
     const h = { ...headers };
     if (init.accept) h.accept = init.accept;
     if (init.body !== undefined) h['content-type'] = 'application/json';
@@ -100,6 +154,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         signal: init.signal ?? AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
+      agreed = false;
       if (init.signal?.aborted) throw err;
       if ((err as Error).name === 'TimeoutError') {
         throw new DependencyError(
@@ -110,7 +165,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       }
       throw unreachable(options.url);
     }
-    if (!res.ok) throw await errorFrom(res, method, route);
+    if (!res.ok) {
+      if (res.status >= 500) agreed = false;
+      throw await errorFrom(res, method, route);
+    }
     return res;
   };
 
@@ -127,6 +185,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     } catch {
       throw badResponse(options.url, method, route, 'not JSON');
     }
+    const other = mismatch(data);
+    if (other) throw other;
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
       throw badResponse(options.url, method, route, parsed.error.issues[0]?.message ?? 'invalid');

@@ -1,6 +1,6 @@
 import { lstat, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { InputError, MediaError, ProximaError } from '../core/errors.ts';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { encodeJobSchema, type EncodeJob, type EncodeResult } from '../core/job/contract.ts';
@@ -22,6 +22,15 @@ import { abortReasonOf, type AbortReason } from './abort-reasons.ts';
 import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import type { Prober } from './probe-runner.ts';
+import {
+  isUnseenSource,
+  unseenFailure,
+  unseenVerdict,
+  type SourceVisibility,
+} from './source-visibility.ts';
+
+/** How soon a job this worker cannot see is offered again, to the other workers. */
+const HAND_ON_MS = 1000;
 
 export interface JobTracker {
   started(jobId: string, source: string): void;
@@ -47,6 +56,14 @@ export interface ProcessorDeps {
    * folder before a new one is written; without it only their age counts.
    */
   jobActive?: (jobId: string) => Promise<boolean>;
+  /**
+   * The farm-wide list of workers that could not see a job's source. With it, a source missing
+   * or changed here goes to another worker, and fails only once worker.distinct_attempts of
+   * them (or every live one) could not see it; without it, it fails here at once.
+   */
+  visibility?: { list: SourceVisibility; distinctAttempts: number };
+  /** paths.mtime_tolerance_seconds. */
+  mtimeToleranceSec?: number;
   now?: () => number;
 }
 
@@ -103,8 +120,22 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       deps.lockHeld !== undefined && !(await deps.lockHeld(job, token).catch(() => true));
     try {
       checkNotExpired(data, now(), deps.jobExpiresSec);
+      const vis = deps.visibility;
+      if (vis) {
+        const unseenBy = await vis.list.unseenBy(data, jobId);
+        // BullMQ has no worker affinity: a worker that could not see the source before hands
+        // the job on at once, unless no other worker that might see it is left.
+        if (unseenBy.includes(vis.list.place)) {
+          await handOnOrFail(deps, job, token, data, unseenBy, undefined);
+        }
+      }
       // Before ffprobe: a FIFO or device would hold this slot for ever.
-      await checkSourceFile(data.source, 'before');
+      await checkSourceFile(data.source, 'before', deps.mtimeToleranceSec).catch(async (err) => {
+        if (!vis || !isUnseenSource(err)) throw err;
+        log.warn({ code: err.code }, `${err.message}: handing the job to another worker`);
+        const unseenBy = await vis.list.markUnseen(data, jobId);
+        return handOnOrFail(deps, job, token, data, unseenBy, err);
+      });
       const preset = PRESETS[data.preset];
       const source = await deps.prober.probe(data.source.path, { signal });
       checkEncodable(data.source.path, source);
@@ -162,7 +193,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       }
       await checkTempIntact(temp);
       // The proxy is of the media that was probed only if the source did not change meanwhile.
-      await checkSourceFile(data.source, 'after');
+      await checkSourceFile(data.source, 'after', deps.mtimeToleranceSec);
       await checkStillInside(folder, data.proxyPath);
       if (deps.lockHeld && !(await deps.lockHeld(job, token))) throw new LockLostError(jobId);
       // rename() replaces a link planted at the final name; it never writes through it.
@@ -171,6 +202,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       log.info({ proxy: data.proxyPath, seconds: (now() - started) / 1000 }, 'proxy written');
       return result(data, proxy, false, started, now(), deps.workerId);
     } catch (err) {
+      // Already decided: handed on to another worker, or failed for good farm-wide.
+      if (err instanceof HandedOn) throw err.settled;
       const abort = abortOf(signal, err);
       // Measured before the temp file is removed: the free space the write ran into.
       const storage = abort
@@ -204,6 +237,45 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       deps.tracker?.ended(jobId);
     }
   };
+}
+
+/**
+ * Fails the job once the workers that could not see its source are enough (see unseenVerdict),
+ * else moves it to delayed for a moment so another worker takes it. Never returns.
+ */
+async function handOnOrFail(
+  deps: ProcessorDeps,
+  job: Job,
+  token: string | undefined,
+  data: EncodeJob,
+  unseenBy: string[],
+  seen: ProximaError | undefined,
+): Promise<never> {
+  const vis = deps.visibility!;
+  const live = await vis.list.live();
+  const verdict = unseenVerdict(unseenBy, live, vis.distinctAttempts);
+  if (verdict.kind === 'fail') {
+    const why =
+      seen instanceof MediaError
+        ? seen
+        : new MediaError('SOURCE_MISSING', `source file ${data.source.path} not seen`, '');
+    const err = unseenFailure(data, why, unseenBy);
+    deps.logger.warn({ job: job.id, workers: unseenBy, live }, err.message);
+    throw new HandedOn(new UnrecoverableError(encodeJobError(err)));
+  }
+  deps.logger.info(
+    { job: job.id, unseenBy, live },
+    'source not visible on this worker: offered to the others',
+  );
+  await job.moveToDelayed((deps.now ?? Date.now)() + HAND_ON_MS, token);
+  throw new HandedOn(new DelayedError());
+}
+
+/** Carries the settled outcome of handOnOrFail through the processor's catch untouched. */
+class HandedOn extends Error {
+  constructor(readonly settled: Error) {
+    super(settled.message);
+  }
 }
 
 /** Why the job was interrupted, if it was: its signal's reason, or ffmpeg killed by a stop. */

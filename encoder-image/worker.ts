@@ -6,6 +6,7 @@ import { sweepTempTree } from '../core/paths/safe-write.ts';
 import type { Config } from '../core/config/schema.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { decodeJobError } from '../core/job/job-error.ts';
+import { jobQueueName } from '../core/job/keys.ts';
 import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
 import { encoderThreads } from '../core/presets/presets.ts';
@@ -20,7 +21,9 @@ import { createIdleWatch } from './idle-exit.ts';
 import { dispatchByName, type AnyProcessor } from './job-dispatch.ts';
 import { createProcessor } from './processor.ts';
 import { stopBudget, stopSummary } from './stop-plan.ts';
+import { createSourceVisibility } from './source-visibility.ts';
 import { createRegistration } from './worker-registration.ts';
+import { createRedisWorkerDirectory } from '../gateway/queue/worker-directory.ts';
 
 export interface WorkerOptions {
   brokerUrl: string;
@@ -91,13 +94,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     throw err;
   }
 
+  // The same machine restarted cannot see a file either: it is known by its instance or host.
+  const place = config.encoder.instance || hostname();
+  const queueName = jobQueueName(config.broker.queue, PROTOCOL_VERSION);
   const registration = createRegistration(
     redis,
     config.broker.queue,
     {
       id,
       host: hostname(),
-      instance: config.encoder.instance || hostname(),
+      instance: place,
       pid: process.pid,
       version: PROXIMA_VERSION,
       protocol: PROTOCOL_VERSION,
@@ -159,6 +165,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     jobExpiresSec: config.broker.job_expires,
     threads: encoderThreads(availableParallelism(), concurrency),
     lockHeld: (job, token) => held.lockHeld(job, token),
+    visibility: {
+      list: createSourceVisibility({
+        redis,
+        queue: config.broker.queue,
+        place,
+        protocol: PROTOCOL_VERSION,
+        keepSeconds: config.broker.job_expires + 3600,
+        liveWorkers: () => createRedisWorkerDirectory({ redis, queue: config.broker.queue }).list(),
+      }),
+      distinctAttempts: config.worker.distinct_attempts,
+    },
+    mtimeToleranceSec: config.paths.mtime_tolerance_seconds,
     jobActive,
     tracker: {
       started(jobId, source) {
@@ -182,7 +200,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       : opts.processors;
   // Every kind of job goes through the held-jobs wrapper, so a stop or a lost lock reaches it.
   const dispatch = dispatchByName(inner, others) as Processor<EncodeJob, EncodeResult>;
-  const worker = new Worker<EncodeJob, EncodeResult>(config.broker.queue, held.wrap(dispatch), {
+  const worker = new Worker<EncodeJob, EncodeResult>(queueName, held.wrap(dispatch), {
     connection: redis,
     concurrency,
     lockDuration: lockMs,
@@ -220,7 +238,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       concurrency,
       ffmpeg: ffmpeg.path,
       ffprobe: ffprobe.path,
-      queue: config.broker.queue,
+      queue: queueName,
       setpriv: guard.setpriv,
     },
     'worker started',

@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import type { Config } from '../core/config/schema.ts';
 import { redactUrl } from '../core/broker/connection.ts';
 import { DependencyError } from '../core/errors.ts';
+import { jobQueueName } from '../core/job/keys.ts';
 import type { Logger } from '../core/log.ts';
+import { PROTOCOL_VERSION } from '../core/version.ts';
 import { createProbeQueue, type ProbeQueue } from './probe-queue.ts';
 import { createFfprobeInspector, type ProxyInspector } from './proxy-inspector.ts';
 import { createRedisBatchStore, type BatchStore } from './queue/batch-store.ts';
@@ -69,8 +71,9 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
     );
   }
 
+  // This gateway's jobs go to its protocol's queue; workers of other versions never see them.
   const queue = await createBullJobQueue({
-    name: config.broker.queue,
+    name: jobQueueName(config.broker.queue, PROTOCOL_VERSION),
     connection: commands,
     brokerUrl,
     attempts: config.worker.attempts,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { after, before, test } from 'node:test';
 import { Worker } from 'bullmq';
 import { autoscaleResponseSchema } from '../core/job/contract.ts';
@@ -20,7 +21,7 @@ test('the load counts waiting, prioritized, due delayed and active jobs, as Bull
   const h = await gatewayHarness(redis.url);
   let release: () => void = () => {};
   const held = new Promise<void>((r) => (release = r));
-  const worker = new Worker(h.config.broker.queue, () => held, {
+  const worker = new Worker(jobQueueName(h.config.broker.queue), () => held, {
     connection: { url: redis.url },
   });
   try {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { test } from 'node:test';
-import { createGatewayClient, parseSse } from '../cli/gateway-client.ts';
+import { createGatewayClient, parseSse, protocolOf } from '../cli/gateway-client.ts';
 import { watchBatch } from '../cli/progress/watch-batch.ts';
 import type { BatchEvent, BatchView, JobView } from '../core/job/contract.ts';
+import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
+import { cliSandbox, runCli } from './helpers/cli-run.ts';
 import { freePort } from './helpers/redis.ts';
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
@@ -75,6 +77,19 @@ function send(res: ServerResponse, e: BatchEvent) {
   res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
 }
 
+/** A gateway stand-in: /v1/health says `protocol`; every other request goes to `handler`. */
+function standIn(handler: RequestListener, protocol: number = PROTOCOL_VERSION): Server {
+  return createServer((req, res) => {
+    if (req.url === '/v1/health') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: true, version: '9.1.0', protocol }));
+      return;
+    }
+    handler(req, res);
+  });
+}
+
 async function listen(server: Server): Promise<string> {
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -83,7 +98,7 @@ async function listen(server: Server): Promise<string> {
 
 test('watchBatch reconnects after a dropped stream and continues from the new snapshot', async () => {
   let connections = 0;
-  const server = createServer((req, res) => {
+  const server = standIn((req, res) => {
     assert.equal(req.url, '/v1/batches/b-1/events');
     assert.equal(req.headers.authorization, 'Bearer tok');
     connections++;
@@ -134,7 +149,7 @@ test('watchBatch reconnects after a dropped stream and continues from the new sn
 });
 
 test('gateway errors keep their code and hint; an unreachable gateway names its URL', async () => {
-  const server = createServer((_req, res) => {
+  const server = standIn((_req, res) => {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
@@ -166,7 +181,7 @@ test('gateway errors keep their code and hint; an unreachable gateway names its 
 });
 
 test('a response that does not match the contract is a named error, not a crash later', async () => {
-  const server = createServer((_req, res) => {
+  const server = standIn((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ removed: 'all' }));
   });
@@ -182,7 +197,7 @@ test('a response that does not match the contract is a named error, not a crash 
 
 test('heartbeats count as contact: a stream silent of events for longer than the give-up time survives a drop', async () => {
   let connections = 0;
-  const server = createServer((_req, res) => {
+  const server = standIn((_req, res) => {
     connections++;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     if (connections === 1) {
@@ -223,7 +238,7 @@ test('heartbeats count as contact: a stream silent of events for longer than the
 
 test('a stream that goes silent (no heartbeat) is dropped and opened again', async () => {
   let connections = 0;
-  const server = createServer((_req, res) => {
+  const server = standIn((_req, res) => {
     connections++;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     if (connections === 1) {
@@ -255,7 +270,7 @@ test('a stream that goes silent (no heartbeat) is dropped and opened again', asy
 });
 
 test('a gateway that stays away past the give-up time is GATEWAY_UNREACHABLE, told once', async () => {
-  const server = createServer((_req, res) => {
+  const server = standIn((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     send(res, { type: 'snapshot', batch: batch([job('a')]) });
     // Gone for good: the socket is cut and the server stops listening.
@@ -299,4 +314,72 @@ test('retry pauses double from 0.5 s to 5 s, and the last one ends at the deadli
   assert.equal(retryPlan(0, 298_000, 300_000, 5_000), 2_000);
   assert.equal(retryPlan(0, 300_000, 300_000, 5_000), null);
   assert.equal(retryPlan(0, 0, 0, 500), null);
+});
+
+test('a gateway of another protocol: one line naming both versions, and nothing sent to it', async () => {
+  const requests: string[] = [];
+  const older = PROTOCOL_VERSION - 1;
+  const server = standIn((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(500).end();
+  }, older);
+  const url = await listen(server);
+  try {
+    const client = createGatewayClient({ url, token: '' });
+    const expected = `this proxima (v${PROXIMA_VERSION}) speaks protocol ${PROTOCOL_VERSION}, the gateway at ${url} (v9.1.0) speaks protocol ${older}`;
+    for (const call of [
+      () => client.status(),
+      () =>
+        client.enqueue({
+          v: PROTOCOL_VERSION,
+          sources: [{ path: '/m/a.mov', size: 1, mtimeMs: 1 }],
+        }),
+      () => client.batch('b-1'),
+    ]) {
+      await assert.rejects(call(), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'PROTOCOL_MISMATCH');
+        assert.equal(err.message, expected);
+        return true;
+      });
+    }
+    assert.deepEqual(requests, [], 'nothing but /v1/health reached the other version');
+
+    // The real CLI, as an editor runs it: exit 1, the versions on the error line.
+    const sandbox = cliSandbox({ gateway: { url } });
+    const run = await runCli(['status'], { env: sandbox.env });
+    const firstLine = run.stderr.split('\n')[0];
+    console.log(
+      `FIGURE: proxima status against a protocol ${older} gateway: exit ${run.code}: ${firstLine}`,
+    );
+    assert.notEqual(run.code, 0);
+    assert.equal(firstLine, `error: ${expected}`);
+    assert.deepEqual(requests, []);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('without a usable /v1/health, the protocol in a response still stops the CLI', async () => {
+  const server = createServer((req, res) => {
+    if (req.url === '/v1/health') return void res.writeHead(404).end();
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ version: '4.0.0', protocol: PROTOCOL_VERSION + 1, queue: 'q' }));
+  });
+  const url = await listen(server);
+  try {
+    await assert.rejects(createGatewayClient({ url, token: '' }).status(), {
+      code: 'PROTOCOL_MISMATCH',
+      message: new RegExp(
+        `speaks protocol ${PROTOCOL_VERSION}, .* \\(v4\\.0\\.0\\) speaks protocol ${PROTOCOL_VERSION + 1}$`,
+      ),
+    });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+  assert.deepEqual(protocolOf({ protocol: 3, version: '1' }), { protocol: 3, version: '1' });
+  assert.equal(protocolOf({ protocol: '3' }), undefined);
+  assert.equal(protocolOf(null), undefined);
 });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { workerInfoSchema, type EncodeJob } from '../core/job/contract.ts';
-import { keys } from '../core/job/keys.ts';
+import { jobQueueName, keys } from '../core/job/keys.ts';
 import { makeClip } from './helpers/cli-media.ts';
 import { probeFile } from './helpers/media.ts';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.ts';
@@ -60,7 +60,7 @@ test('an encoder registers under its instance name, encodes, and exits by itself
   const queueName = config.broker.queue;
   const clip = await makeClip(path.join(work, 'media'), 'A001', 'h264-stereo');
   const job = jobFor(clip, root);
-  const q = new Queue<EncodeJob>(queueName, { connection: { url: redis.url } });
+  const q = new Queue<EncodeJob>(jobQueueName(queueName), { connection: { url: redis.url } });
   const r = new Redis(redis.url);
   try {
     await q.add('encode', job.data, { jobId: job.id });

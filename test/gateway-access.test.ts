@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -168,7 +169,9 @@ test('gateway/main.ts on 0.0.0.0 without a token exits 2 naming both keys', asyn
 test('on loopback without a token, web pages cannot drive the API', async (t) => {
   const config = gatewayConfig({ listen: '127.0.0.1:0', allowed_hosts: ['proxima.studio.lan'] });
   const gateway = await startGateway({ config, logger: silentLogger, brokerUrl: redis.url });
-  const inspect = new Queue(config.broker.queue, { connection: { url: redis.url } });
+  const inspect = new Queue(jobQueueName(config.broker.queue), {
+    connection: { url: redis.url },
+  });
   t.after(async () => {
     await inspect.obliterate({ force: true });
     await inspect.close();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import {
   linkSync,
   mkdirSync,
@@ -99,7 +100,7 @@ async function memory(brokerUrl: string, queue: string): Promise<Memory> {
   try {
     const info = await client.info('memory');
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
-    const events = `bull:${queue}:events`;
+    const events = `bull:${jobQueueName(queue)}:events`;
     const stream = Number((await client.call('MEMORY', 'USAGE', events)) ?? 0);
     return { used, keys: await client.dbsize(), stream, streamLength: await client.xlen(events) };
   } finally {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ after(async () => {
 
 test('a worker runs each job by its name: other kinds through their own processor, unknown kinds refused', async () => {
   const config = testConfig(redis.url, path.join(work, 'proxies'));
-  const queueName = workerQueue(config.broker.queue);
+  const queueName = jobQueueName(config.broker.queue);
   const connection = { url: redis.url };
   const q = new Queue(queueName, { connection });
   const events = new QueueEvents(queueName, { connection });
@@ -63,8 +64,3 @@ test('a worker runs each job by its name: other kinds through their own processo
     await q.close();
   }
 });
-
-/** The queue the worker takes jobs from. */
-function workerQueue(base: string): string {
-  return base;
-}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import {
   existsSync,
   mkdirSync,
@@ -54,8 +55,8 @@ async function setup(worker: object) {
     log: { level: 'info' },
   });
   const connection = { url: redis.url };
-  const q = new Queue<EncodeJob>(queue, { connection });
-  const events = new QueueEvents(queue, { connection });
+  const q = new Queue<EncodeJob>(jobQueueName(queue), { connection });
+  const events = new QueueEvents(jobQueueName(queue), { connection });
   await events.waitUntilReady();
   const j = jobFor(clip, sandbox.proxyRoot);
   const cleanup = async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,8 +50,8 @@ test('a worker paused past lock_seconds stops its ffmpeg as soon as it wakes, an
     log: { level: 'info' },
   });
   const connection = { url: redis.url };
-  const q = new Queue<EncodeJob>(queue, { connection });
-  const events = new QueueEvents(queue, { connection });
+  const q = new Queue<EncodeJob>(jobQueueName(queue), { connection });
+  const events = new QueueEvents(jobQueueName(queue), { connection });
   await events.waitUntilReady();
   const workers: WorkerProc[] = [startWorkerProc(sandbox.env), startWorkerProc(sandbox.env)];
   let paused: number[] = [];

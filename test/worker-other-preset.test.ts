@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ after(async () => {
 test('a proxy of the other preset at the path is reported, not replaced; --reencode replaces it', async () => {
   const clip = await makeClip(path.join(work, 'media'), 'A001', 'h264-stereo');
   const config = testConfig(redis.url, root);
-  const queueName = config.broker.queue;
+  const queueName = jobQueueName(config.broker.queue);
   const connection = { url: redis.url };
   const q = new Queue<EncodeJob>(queueName, { connection });
   const events = new QueueEvents(queueName, { connection });

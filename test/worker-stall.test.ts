@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,8 +54,8 @@ async function startEncoder(config: Record<string, unknown>) {
     ['--import', 'tsx', 'encoder-image/main.ts'],
   );
   const connection = { url: redis.url };
-  const q = new Queue<EncodeJob>(queue, { connection });
-  const events = new QueueEvents(queue, { connection });
+  const q = new Queue<EncodeJob>(jobQueueName(queue), { connection });
+  const events = new QueueEvents(jobQueueName(queue), { connection });
   await events.waitUntilReady();
   await w.waitLog(/worker started/);
   const cleanup = async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,8 +58,8 @@ for (const v of variants) {
       log: { level: 'info' },
     });
     const connection = { url: redis.url };
-    const q = new Queue<EncodeJob>(queue, { connection });
-    const events = new QueueEvents(queue, { connection });
+    const q = new Queue<EncodeJob>(jobQueueName(queue), { connection });
+    const events = new QueueEvents(jobQueueName(queue), { connection });
     q.on('error', () => {});
     events.on('error', () => {});
     let closed = false;

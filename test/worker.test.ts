@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobQueueName } from '../core/job/keys.ts';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,8 +37,8 @@ async function runQueue(
 ) {
   const config = testConfig(redis.url, root);
   const connection = { url: redis.url };
-  const q = new Queue<EncodeJob>(config.broker.queue, { connection });
-  const events = new QueueEvents(config.broker.queue, { connection });
+  const q = new Queue<EncodeJob>(jobQueueName(config.broker.queue), { connection });
+  const events = new QueueEvents(jobQueueName(config.broker.queue), { connection });
   await events.waitUntilReady();
   const worker = await startWorker({
     brokerUrl: redis.url,

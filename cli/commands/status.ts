@@ -43,14 +43,33 @@ export function statusLines(status: StatusResponse, now: number): string[] {
     for (const w of status.workers) {
       const age = Math.max(0, Math.round((now - w.seenAt) / 1000));
       const where = w.instance && w.instance !== w.host ? `${w.instance} on ${w.host}` : w.host;
+      // A worker of another protocol takes only its own version's queue, never these jobs.
+      const other =
+        w.protocol === status.protocol ? '' : `  protocol ${w.protocol}: not these jobs`;
       lines.push(
-        `  ${where} pid ${w.pid}  ${w.current.length}/${w.concurrency} busy  v${w.version}  seen ${age}s ago`,
+        `  ${where} pid ${w.pid}  ${w.current.length}/${w.concurrency} busy  v${w.version}  seen ${age}s ago${other}`,
       );
       for (const job of w.current) lines.push(`    ${job.source}`);
     }
   }
+  const stranded = strandedJobs(status);
+  if (stranded) lines.push(stranded);
   if (status.autoscale) lines.push(...renderAutoscale(status.autoscale));
   return lines;
+}
+
+/**
+ * Jobs waiting while no worker of the gateway's protocol is registered: they wait for one, since
+ * workers of other versions take other queues. Undefined when that is not so. Pure.
+ */
+export function strandedJobs(status: StatusResponse): string | undefined {
+  const c = status.counts;
+  const waiting = c.waiting + c.delayed;
+  if (waiting === 0) return undefined;
+  if (status.workers.some((w) => w.protocol === status.protocol)) return undefined;
+  const others = [...new Set(status.workers.map((w) => `${w.protocol} (v${w.version})`))];
+  const seen = others.length ? `; the workers running speak protocol ${others.join(', ')}` : '';
+  return `no compatible worker: ${waiting} waiting job${waiting === 1 ? ' needs' : 's need'} a worker of protocol ${status.protocol} (v${status.version})${seen}; start \`proxima work\` of version ${status.version}`;
 }
 
 function renderAutoscale(a: NonNullable<StatusResponse['autoscale']>): string[] {

@@ -1,6 +1,9 @@
+import { PROTOCOL_VERSION } from '../version.ts';
+
 /**
- * Redis keys Proxima keeps beside BullMQ's own (`bull:<queue>:*`). One place, so the gateway,
- * the workers and a KEDA or monitoring reader agree on them.
+ * Redis keys Proxima keeps beside BullMQ's own (`bull:<queue>-p<protocol>:*`). One place, so the
+ * gateway, the workers and a KEDA or monitoring reader agree on them. Batches and worker
+ * registrations stay under the configured name alone, so `status` sees every protocol's workers.
  */
 export const keys = {
   /** JSON BatchRecord, expiring after broker.result_expires. */
@@ -10,7 +13,23 @@ export const keys = {
   /** JSON WorkerInfo, refreshed by each worker; expires when the worker dies. */
   worker: (queue: string, workerId: string) => `proxima:${queue}:worker:${workerId}`,
   workerPattern: (queue: string) => `proxima:${queue}:worker:*`,
+  /**
+   * Set of the workers (instance or host names) that could not see a job's source. Keyed by
+   * the payload's queuedAt too, so the same job queued again (the media mounted meanwhile)
+   * starts with an empty list.
+   */
+  unseen: (queue: string, jobId: string, queuedAt: number) =>
+    `proxima:${queue}:unseen:${jobId}:${queuedAt}`,
 };
+
+/**
+ * The BullMQ queue jobs of one protocol version go to: `<broker.queue>-p<N>`. A worker takes
+ * only its own protocol's, so machines of different versions on one broker never misread each
+ * other's payloads; the older ones' jobs wait for workers of their version.
+ */
+export function jobQueueName(queue: string, protocol: number = PROTOCOL_VERSION): string {
+  return `${queue}-p${protocol}`;
+}
 
 /** Seconds a worker registration lives without a refresh. */
 export const WORKER_TTL_SECONDS = 30;

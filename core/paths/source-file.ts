@@ -14,19 +14,31 @@ export function fileKindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-/** Whether a source still is what was queued: same size and modification time. Pure. */
-export function sameAsQueued(source: Pick<SourceRef, 'size' | 'mtimeMs'>, st: Stats): boolean {
-  return st.size === source.size && Math.trunc(st.mtimeMs) === Math.trunc(source.mtimeMs);
+/**
+ * Whether a source still is what was queued: same size, and a modification time within
+ * `toleranceSec` (SMB and FAT round it, so the farm's view of the file may differ a little from
+ * the editor's). Pure.
+ */
+export function sameAsQueued(
+  source: Pick<SourceRef, 'size' | 'mtimeMs'>,
+  st: Pick<Stats, 'size' | 'mtimeMs'>,
+  toleranceSec = 0,
+): boolean {
+  if (st.size !== source.size) return false;
+  const apart = Math.abs(Math.trunc(st.mtimeMs) - Math.trunc(source.mtimeMs));
+  return apart <= toleranceSec * 1000;
 }
 
 /**
  * The source must be a regular file (a FIFO or device would block ffprobe for ever) of the size
  * and modification time it was queued with. `when` says whether this is before or after the
- * encode, for the message. Never touches the file's contents.
+ * encode, for the message; `mtimeToleranceSec` is paths.mtime_tolerance_seconds. Never touches
+ * the file's contents.
  */
 export async function checkSourceFile(
   source: Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>,
   when: 'before' | 'after',
+  mtimeToleranceSec = 0,
 ): Promise<void> {
   const st = await stat(source.path).catch(() => undefined);
   if (!st) {
@@ -45,7 +57,7 @@ export async function checkSourceFile(
       'queue the media file itself; pipes, devices and folders cannot be proxied',
     );
   }
-  if (!sameAsQueued(source, st)) {
+  if (!sameAsQueued(source, st, mtimeToleranceSec)) {
     throw new MediaError(
       'SOURCE_CHANGED',
       when === 'before'

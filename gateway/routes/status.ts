@@ -17,7 +17,8 @@ export function statusRoutes(deps: AppDeps): Hono {
     return respond(c, statusResponseSchema, {
       version: PROXIMA_VERSION,
       protocol: PROTOCOL_VERSION,
-      queue: deps.queue.name,
+      // The configured name; the jobs of this protocol are in its `-p<N>` queue.
+      queue: deps.config.broker.queue,
       counts,
       workers,
       ...(a && {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { jobQueueName } from '../../core/job/keys.ts';
 import {
   copyFileSync,
   createWriteStream,
@@ -225,7 +226,7 @@ export async function startFarm(options: FarmOptions): Promise<Farm> {
   client.on('error', () => {});
   const inspectConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
   inspectConnection.on('error', () => {});
-  const inspect = new Queue(queueName, { connection: inspectConnection });
+  const inspect = new Queue(jobQueueName(queueName), { connection: inspectConnection });
   inspect.on('error', () => {});
 
   const terminate = async (all: FarmProcess[]) => {
@@ -296,7 +297,7 @@ export async function queueEvents(
   client: Redis,
   queueName: string,
 ): Promise<{ event: string; jobId?: string }[]> {
-  const entries = await client.xrange(`bull:${queueName}:events`, '-', '+');
+  const entries = await client.xrange(`bull:${jobQueueName(queueName)}:events`, '-', '+');
   return entries.map(([, fields]) => {
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;

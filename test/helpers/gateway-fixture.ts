@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { jobQueueName } from '../../core/job/keys.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -61,7 +62,7 @@ export async function gatewayHarness(
   };
   const app = createApp(deps);
   const client = createRedis(brokerUrl);
-  const inspect = new Queue(config.broker.queue, { connection: client });
+  const inspect = new Queue(jobQueueName(config.broker.queue), { connection: client });
   inspect.on('error', () => {});
   return {
     app,
@@ -88,14 +89,14 @@ export interface TestWorker {
   close(): Promise<void>;
 }
 
-/** Stands in for an encoder: a real BullMQ Worker running `processor` for each job. */
+/** Stands in for an encoder: a real BullMQ Worker on broker.queue `queue`'s job queue. */
 export function startTestWorker(
   brokerUrl: string,
   queue: string,
   processor: (job: Job) => Promise<unknown>,
 ): TestWorker {
   const connection = createRedis(brokerUrl);
-  const worker = new Worker(queue, processor, { connection, concurrency: 1 });
+  const worker = new Worker(jobQueueName(queue), processor, { connection, concurrency: 1 });
   worker.on('error', () => {});
   return {
     worker,

@@ -1,4 +1,5 @@
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { jobQueueName } from '../../core/job/keys.ts';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { EncodeJob, EncodeResult } from '../../core/job/contract.ts';
@@ -51,7 +52,7 @@ export async function startProxyWorker(
     jobActive: async (jobId) => (await Job.fromId(worker!, jobId))?.isActive() ?? false,
   });
   worker = new Worker<EncodeJob, EncodeResult>(
-    queue,
+    jobQueueName(queue),
     async (job, token, signal) => {
       try {
         return await processor(job, token, signal);
@@ -78,8 +79,8 @@ export async function startProxyWorker(
 export async function openQueue(redisUrl: string) {
   const name = `w${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const connection = { url: redisUrl };
-  const queue = new Queue<EncodeJob, EncodeResult>(name, { connection });
-  const events = new QueueEvents(name, { connection });
+  const queue = new Queue<EncodeJob, EncodeResult>(jobQueueName(name), { connection });
+  const events = new QueueEvents(jobQueueName(name), { connection });
   await events.waitUntilReady();
   const redis = new Redis(redisUrl);
   return {
@@ -88,7 +89,7 @@ export async function openQueue(redisUrl: string) {
     events,
     redis,
     /** What a lock expiring looks like: the job's lock key is gone. */
-    dropLock: (jobId: string) => redis.del(`bull:${name}:${jobId}:lock`),
+    dropLock: (jobId: string) => redis.del(`bull:${jobQueueName(name)}:${jobId}:lock`),
     async close() {
       await events.close();
       await queue.obliterate({ force: true });
