@@ -128,6 +128,18 @@ test('a healthy stack: every check OK, sources seen through paths.mappings, exit
       'the proxy root holds nothing after the check',
     );
 
+    // A queued batch is checked from its own record, as the editor queued it (dnxhr-lb here).
+    const q = await runCli(['queue', '--json', '--preset', 'dnxhr-lb', editor], { env: box.env });
+    assert.equal(q.code, 0, q.stderr);
+    const batchId = (JSON.parse(q.stdout) as { batch: string }).batch;
+    const fromBatch = await doctor(box, ['--batch', batchId]);
+    assert.equal(fromBatch.code, 0, fromBatch.stdout);
+    assert.match(fromBatch.stdout, /^OK {3}sources: 1 source visible and readable on worker /m);
+    assert.match(fromBatch.stdout, /the batch's dnxhr-lb proxies need about [\d.]+ (KiB|MiB) /);
+    const both = await runCli(['doctor', '--batch', batchId, editor], { env: box.env });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^error: --batch .*give PATHS or --batch ID, not both$/m);
+
     // The farm side of the mapping loses the file: the worker cannot see it, the editor can.
     rmSync(farmClip);
     const missing = await doctor(box, [editor]);

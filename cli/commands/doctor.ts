@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { isProximaError } from '../../core/errors.ts';
+import type { PresetName } from '../../core/config/schema.ts';
 import type { StatusResponse } from '../../core/job/contract.ts';
 import { PROBE_MAX_SOURCES } from '../../core/job/probe-contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
@@ -17,15 +18,23 @@ import {
   unansweredLine,
   type BatchFacts,
 } from '../doctor/worker-lines.ts';
+import { gatewayClientFor } from '../gateway-client.ts';
 import { intOption, parseOptions } from '../options.ts';
 import { scanSources, skipNoteLines } from '../sources/scan-sources.ts';
+import { terminalText } from '../terminal-text.ts';
 
-const optionsSchema = z.object({
-  paths: z.array(z.string().min(1)),
-  resolve: z.boolean().default(false),
-  timeout: intOption(1, 600).optional(),
-  sample: intOption(1, PROBE_MAX_SOURCES).default(8),
-});
+const optionsSchema = z
+  .object({
+    paths: z.array(z.string().min(1)),
+    batch: z.string().min(1).max(200).optional(),
+    resolve: z.boolean().default(false),
+    timeout: intOption(1, 600).optional(),
+    sample: intOption(1, PROBE_MAX_SOURCES).default(8),
+  })
+  .refine((o) => o.batch === undefined || o.paths.length === 0, {
+    path: ['batch'],
+    message: 'give PATHS or --batch ID, not both',
+  });
 
 export function doctorCommand(ctx: CliContext): Command {
   return new Command('doctor')
@@ -33,6 +42,7 @@ export function doctorCommand(ctx: CliContext): Command {
       'check the config, broker, gateway, workers, their ffmpeg and, for PATHS, what a worker sees',
     )
     .argument('[paths...]', 'files or folders to check from a worker (a sample of them)')
+    .option('--batch <id>', 'check a sample of a queued batch instead of PATHS')
     .option('--resolve', 'also check that DaVinci Resolve answers')
     .option(
       '--timeout <seconds>',
@@ -100,7 +110,9 @@ async function runDoctor(ctx: CliContext, raw: unknown): Promise<number> {
         ),
       );
     }
-    for (const note of skipNoteLines(scan.skipped)) ctx.io.stdout.write(`     ${note}\n`);
+    for (const note of skipNoteLines(scan.skipped)) {
+      ctx.io.stdout.write(`     ${terminalText(note)}\n`);
+    }
     if (scan.sources.length === 0 && !lines.some((l) => l.check === 'sources')) {
       print(
         fail(
@@ -119,12 +131,32 @@ async function runDoctor(ctx: CliContext, raw: unknown): Promise<number> {
     }
   }
 
+  let preset: PresetName | undefined;
+  if (opts.batch !== undefined && stack.gatewayUp) {
+    try {
+      // As the editor queued them; the gateway maps them for the worker as it did for the jobs.
+      const batch = await gatewayClientFor(config).batch(opts.batch);
+      preset = batch.preset;
+      const jobs = batch.jobs.map((j) => ({ path: j.source, size: 0 }));
+      facts = { sampled: sampleSources(jobs, opts.sample), count: jobs.length, bytes: 0 };
+    } catch (err) {
+      print(
+        fail(
+          'batch',
+          err instanceof Error ? err.message : String(err),
+          isProximaError(err) ? err.hint : 'check the batch id (`proxima status`)',
+        ),
+      );
+    }
+  }
+
   if (stack.gatewayUp) {
     try {
       const response = await requestProbe(config, {
         v: PROTOCOL_VERSION,
         sources: facts?.sampled.map((s) => s.path) ?? [],
         media: facts !== null,
+        ...(preset && { preset }),
         timeoutSeconds: opts.timeout ?? probeSeconds(stack.status),
       });
       if (response === null) {
