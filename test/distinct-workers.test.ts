@@ -32,6 +32,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'proxima-distinct-'));
 const media = path.join(work, 'media');
 const empty = path.join(work, 'empty');
 let busyClip: string;
+let longClip: string;
 let clip: string;
 
 before(async () => {
@@ -40,6 +41,10 @@ before(async () => {
   mkdirSync(empty, { recursive: true });
   busyClip = path.join(media, 'B001.mov');
   clip = path.join(media, 'A001.mov');
+  longClip = path.join(media, 'C001.mov');
+  await runFfmpeg(
+    sampleClipArgs('h264-stereo', longClip, { width: 320, height: 180, seconds: 20 }),
+  );
   // bay-a encodes in real time (-re): this keeps it busy for 8 s, whatever the machine's load,
   // while bay-b is offered the other job.
   await runFfmpeg(sampleClipArgs('h264-stereo', busyClip, { width: 320, height: 180, seconds: 8 }));
@@ -131,6 +136,65 @@ test('a source one worker cannot see is handed to the worker that can, which enc
   } finally {
     await Promise.all(workers.map(killWorker));
     await client.quit();
+    await f.events.close();
+    await f.q.obliterate({ force: true });
+    await f.q.close();
+  }
+});
+
+test('a worker restarted on the same machine is known by its instance: it hands the job on without looking', async () => {
+  const f = farm();
+  await f.events.waitUntilReady();
+  const workers: WorkerProc[] = [];
+  try {
+    const a = f.seeing();
+    const b = f.blind();
+    workers.push(a, b);
+    await Promise.all(workers.map((w) => w.waitLog(/worker ready/)));
+    // bay-a busy for 20 s in real time, long enough for bay-b to be stopped and started again.
+    const busy = jobFor(longClip, f.sandbox.proxyRoot);
+    const busyEncoding = new Promise<void>((r) =>
+      f.events.on('progress', ({ jobId }) => jobId === busy.id && r()),
+    );
+    await f.q.add('encode', busy.data, { jobId: busy.id, attempts: 3 });
+    await busyEncoding;
+    const j = jobFor(clip, f.sandbox.proxyRoot);
+    const offered = (w: WorkerProc) =>
+      w
+        .log()
+        .split('\n')
+        .filter((l) => l.includes(j.id) && /offered to the others/.test(l)).length;
+    await f.q.add('encode', j.data, { jobId: j.id, attempts: 3 });
+    await b.waitLog(new RegExp(`${j.id}.*offered to the others|offered to the others.*${j.id}`));
+
+    b.child.kill('SIGTERM');
+    assert.equal(await b.exited, 0, b.log());
+    const again = f.blind();
+    workers.push(again);
+    const t0 = Date.now();
+    while (offered(again) === 0) {
+      assert.ok(Date.now() - t0 < 60_000, `the restarted bay-b never had the job:\n${again.log()}`);
+      assert.equal(again.child.exitCode, null, again.log());
+      await sleep(100);
+    }
+    // The first bay-b looked and did not find it; the restarted one did not look again: the
+    // list said it cannot see it.
+    const looked = (w: WorkerProc) =>
+      w
+        .log()
+        .split('\n')
+        .filter((l) => l.includes(j.id) && /does not exist on this worker/.test(l)).length;
+    assert.equal(looked(b), 1, b.log());
+    assert.equal(looked(again), 0, again.log());
+    const result = encodeResultSchema.parse(
+      await (await f.q.getJob(j.id))!.waitUntilFinished(f.events, 180_000),
+    );
+    console.log(
+      `FIGURE: restarted bay-b handed the job on ${offered(again)} times without looking; done by bay-a`,
+    );
+    assert.match(result.worker, new RegExp(`-${a.pid}-`));
+  } finally {
+    await Promise.all(workers.map(killWorker));
     await f.events.close();
     await f.q.obliterate({ force: true });
     await f.q.close();
