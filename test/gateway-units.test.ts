@@ -3,6 +3,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { configSchema } from '../core/config/schema.ts';
+import { loadConfig } from '../core/config/load.ts';
+import { encoderEnv } from '../gateway/autoscale/create-backend.ts';
 import { DependencyError, InputError, MediaError } from '../core/errors.ts';
 import { jobIdFor } from '../core/job/job-id.ts';
 import { encodeJobError } from '../core/job/job-error.ts';
@@ -154,4 +156,33 @@ test('listen addresses parse, and broker URLs lose their password in messages', 
 
   assert.equal(redactUrl('redis://:hunter2@nas:6379/0'), 'redis://:***@nas:6379/0');
   assert.equal(redactUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+});
+
+test("encoders the gateway starts get the farm's policy: locks, attempts, stalls, mtime tolerance", () => {
+  const config = configSchema.parse({
+    paths: { proxy_root: '/mnt/proxies', mtime_tolerance_seconds: 4 },
+    worker: {
+      lock_seconds: 20,
+      distinct_attempts: 5,
+      stall_seconds: 60,
+      probe_seconds: 30,
+      attempts: 4,
+    },
+  });
+  const env = encoderEnv(config, 'redis://redis:6379');
+  assert.equal(env.PROXIMA_PATHS__PROXY_ROOT, '/mnt/proxies');
+  assert.equal(env.PROXIMA_PATHS__MTIME_TOLERANCE_SECONDS, '4');
+  assert.equal(env.PROXIMA_WORKER__LOCK_SECONDS, '20');
+  assert.equal(env.PROXIMA_WORKER__DISTINCT_ATTEMPTS, '5');
+  assert.equal(env.PROXIMA_WORKER__STALL_SECONDS, '60');
+  assert.equal(env.PROXIMA_WORKER__PROBE_SECONDS, '30');
+  assert.equal(env.PROXIMA_WORKER__ATTEMPTS, '4');
+  // Every value is one the encoder's own config loader accepts.
+  const loaded = loadConfig({
+    env: { ...env, PROXIMA_CONFIG: '' },
+    create: false,
+    home: '/nonexistent',
+  });
+  assert.equal(loaded.config.worker.distinct_attempts, 5);
+  assert.equal(loaded.config.paths.mtime_tolerance_seconds, 4);
 });

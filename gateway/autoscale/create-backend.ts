@@ -72,6 +72,11 @@ export function encoderEnv(config: Config, brokerUrl: string): Record<string, st
     PROXIMA_WORKER__LOCK_SECONDS: String(config.worker.lock_seconds),
     PROXIMA_WORKER__BROKER_WAIT_SECONDS: String(config.worker.broker_wait_seconds),
     PROXIMA_WORKER__CONCURRENCY: '1',
+    PROXIMA_WORKER__ATTEMPTS: String(config.worker.attempts),
+    PROXIMA_WORKER__DISTINCT_ATTEMPTS: String(config.worker.distinct_attempts),
+    PROXIMA_WORKER__STALL_SECONDS: String(config.worker.stall_seconds),
+    PROXIMA_WORKER__PROBE_SECONDS: String(config.worker.probe_seconds),
+    PROXIMA_PATHS__MTIME_TOLERANCE_SECONDS: String(config.paths.mtime_tolerance_seconds),
     // Where a starting encoder sweeps the temp files of killed attempts: the gateway's root.
     PROXIMA_PATHS__PROXY_ROOT: config.paths.proxy_root,
     PROXIMA_ENCODER__IDLE_EXIT_SECONDS: String(config.encoder.idle_exit_seconds),
