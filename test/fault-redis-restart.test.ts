@@ -67,6 +67,8 @@ async function restartMidBatch(name: string, fault: 'kill' | 'term', outageMs: n
     const jobs = await farm.inspect.getJobs(['waiting', 'active', 'completed', 'prioritized']);
     ids = new Set(
       jobs
+        // The queue command's pre-flight probes share the queue; only encodes are the batch.
+        .filter((j) => j.name === 'encode')
         .filter((j) => path.dirname((j.data as { source: { path: string } }).source.path) === dir)
         .map((j) => String(j.id)),
     );

@@ -296,12 +296,12 @@ export function partialFiles(root: string): string[] {
 export async function queueEvents(
   client: Redis,
   queueName: string,
-): Promise<{ event: string; jobId?: string }[]> {
+): Promise<{ event: string; jobId?: string; name?: string }[]> {
   const entries = await client.xrange(`bull:${jobQueueName(queueName)}:events`, '-', '+');
   return entries.map(([, fields]) => {
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-    return { event: record.event ?? '', jobId: record.jobId };
+    return { event: record.event ?? '', jobId: record.jobId, name: record.name };
   });
 }
 
