@@ -246,8 +246,11 @@ for (const kind of ['requirepass', 'acl', 'tls'] as const) {
         children.some((p) => p.argv.includes('work')),
         kinds.join('\n'),
       );
+      // ffmpeg starts as `setpriv ... -- ffmpeg ...` and then becomes ffmpeg: either is its line.
       assert.ok(
-        children.some((p) => /ffmpeg$/.test(p.argv[0] ?? '')),
+        children.some((p) =>
+          p.argv.some((a, i) => /ffmpeg$/.test(a) && (i === 0 || p.argv[i - 1] === '--')),
+        ),
         kinds.join('\n'),
       );
       for (const p of children) assertNoSecret(p.argv.join(' '), `command line of ${p.argv[0]}`);
