@@ -67,7 +67,11 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], options: RunOptions): RunningCli {
-  const child = spawnCli(args, options);
+  return followChild(spawnCli(args, options));
+}
+
+/** A started process with piped stdout and stderr, followed as a RunningCli. */
+export function followChild(child: ChildProcess): RunningCli {
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { keys } from '../../core/job/keys.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
-import { BIN, type RunningCli } from './cli-run.ts';
+import { BIN, followChild, type RunningCli } from './cli-run.ts';
 
 export interface HiddenMount {
   /** A folder covered, for this worker only, by an empty tmpfs. */
@@ -40,59 +40,7 @@ export function startNamespacedWorker(env: NodeJS.ProcessEnv, mounts: HiddenMoun
     ],
     { env: { ...env, ...mountEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  let err = '';
-  const listeners = new Set<() => void>();
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    for (const l of listeners) l();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    for (const l of listeners) l();
-  });
-  const done = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
-  );
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    done,
-    waitFor(pattern, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(out) || pattern.test(err)) {
-            cleanup();
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(
-            new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`),
-          );
-        }, timeoutMs);
-        const exited = () => {
-          cleanup();
-          reject(new Error(`exited before ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', exited);
-        };
-        listeners.add(check);
-        child.once('exit', exited);
-        check();
-      });
-    },
-  };
+  return followChild(child);
 }
 
 /** Stops a worker with SIGTERM, as an admin would, and waits for it to be gone. */
