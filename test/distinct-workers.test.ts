@@ -17,6 +17,7 @@ import { probeFile, runFfmpeg } from './helpers/media.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 import { jobFor } from './helpers/worker-jobs.ts';
 import {
+  followWorker,
   killWorker,
   realtimeFfmpeg,
   sleep,
@@ -259,26 +260,5 @@ test('the decisions: enough distinct workers or every live one; a rounded modifi
 
 /** Like startWorkerProc, for a worker started through another program (unshare). */
 function startProc(program: string, args: string[], env: NodeJS.ProcessEnv): WorkerProc {
-  const child = spawn(program, args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
-  let text = '';
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  return {
-    child,
-    pid: child.pid!,
-    log: () => text,
-    exited,
-    async waitLog(pattern, timeoutMs = 60_000) {
-      const t0 = Date.now();
-      while (!pattern.test(text)) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`${program} exited before ${pattern}:\n${text}`);
-        }
-        if (Date.now() - t0 > timeoutMs) throw new Error(`no ${pattern} in:\n${text}`);
-        await sleep(50);
-      }
-    },
-  };
+  return followWorker(spawn(program, args, { env, stdio: ['pipe', 'ignore', 'pipe'] }));
 }

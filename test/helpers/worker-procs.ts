@@ -103,6 +103,11 @@ export function startWorkerProc(
     env,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
+  return followWorker(child);
+}
+
+/** A started worker process (stdin a pipe, stderr piped), followed as a WorkerProc. */
+export function followWorker(child: ChildProcess): WorkerProc {
   let text = '';
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | string>((resolve) =>
