@@ -10,6 +10,7 @@ import {
   type CliSandbox,
   type RunningCli,
 } from './helpers/cli-run.ts';
+import { PROTOCOL_VERSION } from '../core/version.ts';
 import { makeClip } from './helpers/cli-media.ts';
 import {
   jobsLeft,
@@ -106,8 +107,8 @@ test('a healthy stack: every check OK, sources seen through paths.mappings, exit
     for (const check of [
       `config: ${esc(box.configFile)} is valid`,
       `broker: reachable at redis://127\\.0\\.0\\.1:${redis.port}`,
-      'gateway: http://127\\.0\\.0\\.1:\\d+, Proxima \\S+, protocol 3',
-      `workers: 1 registered on queue ${queue}(-p3)? \\(1 slot on \\S+\\)`,
+      `gateway: http://127\\.0\\.0\\.1:\\d+, Proxima \\S+, protocol ${PROTOCOL_VERSION}`,
+      `workers: 1 registered on queue ${queue}(-p${PROTOCOL_VERSION})? \\(1 slot on \\S+\\)`,
       'ffmpeg: ffmpeg version \\S+ at \\S+ on worker \\S+',
       'ffprobe: ffprobe version \\S+ at \\S+ on worker \\S+',
       'encoders: prores_ks and dnxhd in the ffmpeg of worker \\S+',
@@ -169,7 +170,7 @@ test('no worker: the workers and worker checks FAIL at once with the fix, exit 1
     assert.match(
       r.stdout,
       new RegExp(
-        `^FAIL workers: no worker is registered on queue ${queue}(-p3)? -> start one with \`proxima work\` \\(or \`proxima up --workers N\`\\), or set autoscale\\.backend$`,
+        `^FAIL workers: no worker is registered on queue ${queue}(-p${PROTOCOL_VERSION})? -> start one with \`proxima work\` \\(or \`proxima up --workers N\`\\), or set autoscale\\.backend$`,
         'm',
       ),
     );
@@ -192,11 +193,17 @@ test('no worker: the workers and worker checks FAIL at once with the fix, exit 1
       assertLineShape(old.stdout);
       assert.match(
         old.stdout,
-        /^FAIL workers: worker old-mac \(pid 4242\) runs Proxima 0\.0\.1 speaking protocol 2; the gateway speaks 3, so it encodes none of its jobs -> update Proxima on old-mac to \S+, or stop that worker$/m,
+        new RegExp(
+          String.raw`^FAIL workers: worker old-mac \(pid 4242\) runs Proxima 0\.0\.1 speaking protocol 2; the gateway speaks ${PROTOCOL_VERSION}, so it encodes none of its jobs -> update Proxima on old-mac to \S+, or stop that worker$`,
+          'm',
+        ),
       );
       assert.match(
         old.stdout,
-        /^FAIL worker checks: no worker of protocol 3 is registered on queue \S+ \(1 of another version\) -> start one with `proxima work`/m,
+        new RegExp(
+          String.raw`^FAIL worker checks: no worker of protocol ${PROTOCOL_VERSION} is registered on queue \S+ \(1 of another version\) -> start one with \`proxima work\``,
+          'm',
+        ),
       );
 
       // A worker killed a moment ago is still registered (until its entry expires) but answers

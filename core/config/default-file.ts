@@ -70,6 +70,14 @@ encoding:
   # prores-proxy (ProRes 422 Proxy) or dnxhr-lb (DNxHR LB).
   preset: prores-proxy
 
+chunking:
+  # Long clips are split into chunks that every worker shares, then joined without re-encoding.
+  enabled: true
+  # Clips longer than this many seconds are chunked; shorter ones stay one job.
+  min_seconds: 120
+  # About this many seconds of frames per chunk.
+  chunk_seconds: 30
+
 filters:
   # Extensions queued when a folder is given (case-insensitive).
   extensions: [mov, mp4, m4v, mxf, mts, m2ts, mkv, avi, mpg, mpeg, ts]

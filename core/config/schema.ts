@@ -112,6 +112,16 @@ export const configSchema = z.strictObject({
       preset: z.enum(['prores-proxy', 'dnxhr-lb']).default('prores-proxy'),
     })
     .prefault({}),
+  chunking: z
+    .strictObject({
+      /** Split long clips into chunks any worker can encode, joined without re-encoding. */
+      enabled: z.boolean().default(true),
+      /** Clips longer than this many seconds are chunked; shorter ones stay one job. */
+      min_seconds: z.number().min(1).max(86_400).default(120),
+      /** About this many seconds of frames per chunk (a whole number of frames). */
+      chunk_seconds: z.number().min(1).max(86_400).default(30),
+    })
+    .prefault({}),
   filters: z
     .strictObject({
       /** File extensions queued when a folder is given (case-insensitive, no dot). */

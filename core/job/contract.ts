@@ -108,8 +108,52 @@ export const encodeJobSchema = z.strictObject({
    */
   editorSource: z.string().optional(),
   editorProxyPath: z.string().optional(),
+  /** The gateway's chunking settings; null: never chunked. */
+  chunking: z
+    .strictObject({ chunkSeconds: z.number().positive(), minSeconds: z.number().min(0) })
+    .nullable()
+    .default(null),
 });
 export type EncodeJob = z.output<typeof encodeJobSchema>;
+
+/** Output frames [start, start + frames) of a clip, numbered from 0. */
+export const frameRangeSchema = z.strictObject({
+  index: z.number().int().min(0),
+  start: z.number().int().min(0),
+  frames: z.number().int().min(1),
+});
+export type FrameRange = z.output<typeof frameRangeSchema>;
+
+/**
+ * One chunk of a long clip (job name 'chunk'), a child of the clip's encode job. Encodes the
+ * clip's video frames of its range to a chunk file beside the proxy; the clip's job joins them.
+ */
+export const chunkJobSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  /** The clip's encode job. */
+  clipId: z.string(),
+  /** The clip job's queuedAt when it split: chunks of an earlier split are not this one's. */
+  generation: z.number(),
+  batchId: z.string(),
+  source: sourceRefSchema,
+  preset: presetNameSchema,
+  /** The clip's proxy; the chunk file is named after it, in its folder. */
+  proxyPath: z.string(),
+  proxyRoot: z.string(),
+  range: frameRangeSchema,
+  /** Frames of the whole clip. */
+  totalFrames: z.number().int().min(1),
+});
+export type ChunkJob = z.output<typeof chunkJobSchema>;
+
+export const chunkResultSchema = z.strictObject({
+  frames: z.number().int(),
+  /** True when a verified chunk file was already there (a resumed clip). */
+  reused: z.boolean(),
+  encodeSeconds: z.number(),
+  worker: z.string(),
+});
+export type ChunkResult = z.output<typeof chunkResultSchema>;
 
 export const progressSchema = z.strictObject({
   /** 0-100. */
@@ -135,6 +179,8 @@ export const encodeResultSchema = z.strictObject({
   timecode: z.string().nullable(),
   encodeSeconds: z.number(),
   worker: z.string(),
+  /** Chunks the clip was encoded in, when it was split. */
+  chunks: z.number().int().optional(),
 });
 export type EncodeResult = z.output<typeof encodeResultSchema>;
 
@@ -173,8 +219,20 @@ export const jobViewSchema = z.strictObject({
   /** As the worker reported it: its proxyPath is the farm's (farmProxyPath). */
   result: encodeResultSchema.nullable(),
   error: jobErrorSchema.nullable(),
+  /** A clip encoded in chunks: each chunk's frame range, state and worker. */
+  chunks: z.array(z.lazy(() => chunkViewSchema)).optional(),
 });
 export type JobView = z.output<typeof jobViewSchema>;
+
+export const chunkViewSchema = z.strictObject({
+  index: z.number().int(),
+  start: z.number().int(),
+  frames: z.number().int(),
+  state: jobStateSchema,
+  /** The worker encoding or that encoded it; null before one took it. */
+  worker: z.string().nullable(),
+});
+export type ChunkView = z.output<typeof chunkViewSchema>;
 
 export const batchCountsSchema = z.strictObject({
   total: z.number().int(),
