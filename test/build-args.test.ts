@@ -121,7 +121,7 @@ const table: { kind: string; args: string[] }[] = [
       ...HEAD,
       ...['-map', '0:0', '-map', '0:1'],
       ...METADATA,
-      ...['-vf', `fps=30/1,${SCALE_720},format=yuv422p10le`],
+      ...['-vf', `fps=30/1:start_time=0,${SCALE_720},format=yuv422p10le`],
       ...PRORES,
       ...BT709_TV,
       ...PCM,

@@ -61,7 +61,10 @@ export function videoFilters(media: MediaInfo, preset: Preset): string {
   const { width, height } = proxyDimensions(media, preset);
   const filters: string[] = [];
   if (isInterlaced(v)) filters.push('bwdif=mode=send_frame:parity=auto:deint=all');
-  if (v.vfr) filters.push(`fps=${v.frameRate[0]}/${v.frameRate[1]}`);
+  // Anchored at 0 rather than at the first frame: the output grid is then a property of the
+  // source's timestamps alone, so a chunk that starts decoding later (buildChunkArgs) lays the
+  // same grid and picks the same frame for every slot.
+  if (v.vfr) filters.push(`fps=${v.frameRate[0]}/${v.frameRate[1]}:start_time=0`);
   const scale = [`scale=${width}:${height}`, `flags=${preset.scaler}`];
   if (v.colorRange === 'pc') scale.push('in_range=pc', 'out_range=tv');
   else if (v.colorRange === 'tv') scale.push('in_range=tv', 'out_range=tv');
@@ -70,7 +73,7 @@ export function videoFilters(media: MediaInfo, preset: Preset): string {
   return filters.join(',');
 }
 
-function colourTags(v: VideoInfo): string[] {
+export function colourTags(v: VideoInfo): string[] {
   const tags = ['-color_range', 'tv'];
   const space = isRgb(v.pixFmt) ? 'bt709' : v.colorSpace;
   if (v.colorPrimaries) tags.push('-color_primaries', v.colorPrimaries);
@@ -79,7 +82,7 @@ function colourTags(v: VideoInfo): string[] {
   return tags;
 }
 
-function isInterlaced(v: VideoInfo): boolean {
+export function isInterlaced(v: VideoInfo): boolean {
   return (
     v.fieldOrder === 'tt' || v.fieldOrder === 'bb' || v.fieldOrder === 'tb' || v.fieldOrder === 'bt'
   );

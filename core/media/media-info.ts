@@ -33,6 +33,11 @@ export interface VideoInfo {
   colorPrimaries: string | null;
   colorTransfer: string | null;
   colorSpace: string | null;
+  /**
+   * Seconds from the file's start (its earliest stream) to the video's first frame, when not 0:
+   * a chunk's seek is relative to the file's start.
+   */
+  startOffsetSec?: number;
 }
 
 export interface AudioInfo {

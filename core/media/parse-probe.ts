@@ -72,6 +72,11 @@ export function parseProbe(json: unknown): MediaInfo {
     (s) => s.codec_type === 'video' && obj(s.disposition).attached_pic !== 1,
   );
   const video = videoStream ? parseVideo(videoStream, durationSec) : null;
+  const formatStart = num(format.start_time);
+  const videoStart = videoStream ? num(videoStream.start_time) : null;
+  if (video && formatStart !== null && videoStart !== null && videoStart - formatStart > 1e-6) {
+    video.startOffsetSec = Math.round((videoStart - formatStart) * 1e6) / 1e6;
+  }
   const audio: AudioInfo[] = streams
     .filter((s) => s.codec_type === 'audio')
     .map((s) => ({

@@ -1,0 +1,158 @@
+import type { FrameRange } from '../job/contract.ts';
+import type { MediaInfo, VideoInfo } from '../media/media-info.ts';
+import type { Preset } from '../presets/presets.ts';
+import { colourTags, isInterlaced, videoFilters } from './build-args.ts';
+
+export interface ChunkIo {
+  input: string;
+  output: string;
+  threads?: number;
+}
+
+/**
+ * Frames decoded and deinterlaced before an interlaced chunk's first frame, then dropped: bwdif
+ * reads the frame before and after the one it makes, so the chunk's first frame must have its
+ * predecessor, as it has in a single pass.
+ */
+export const INTERLACED_PREROLL_FRAMES = 2;
+
+/**
+ * Seconds decoded before a VFR chunk's first output frame: the frame a single pass repeats into
+ * that slot may have been captured well before it (a phone drops frames in low light).
+ */
+export const VFR_PREROLL_SECONDS = 1;
+
+/**
+ * argv (without the binary) that encodes output frames [range.start, range.start+range.frames)
+ * of the clip's video only (no audio, no data streams) to a mov at io.output, with -progress
+ * pipe:1 -nostats like buildFfmpegArgs, so the existing progress parser reads frame= (counted
+ * from the chunk's first frame). Pure.
+ */
+export function buildChunkArgs(
+  media: MediaInfo,
+  preset: Preset,
+  range: FrameRange,
+  io: ChunkIo,
+): string[] {
+  const v = media.video;
+  if (!v) throw new Error('buildChunkArgs: the media has no video stream');
+  if (!Number.isInteger(range.start) || range.start < 0) {
+    throw new Error(`buildChunkArgs: bad first frame ${range.start}`);
+  }
+  if (!Number.isInteger(range.frames) || range.frames < 1) {
+    throw new Error(`buildChunkArgs: bad frame count ${range.frames}`);
+  }
+  const [num, den] = v.frameRate;
+  const frameSec = den / num;
+  const head = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
+  const offset = videoOffset(media);
+  const filters = videoFilters(media, preset).split(',');
+  let input: string[];
+
+  if (v.vfr) {
+    // The fps filter picks, for each output slot, the last frame at or before it, on a grid
+    // anchored at 0 (buildFfmpegArgs anchors it too). With -copyts -start_at_zero the frames
+    // reach fps with exactly the timestamps they have in the single pass, so the grid and its
+    // rounding are the same; the slots before the range (repeats of the first frame decoded,
+    // plus the pre-roll) are dropped by output slot number.
+    const from = Math.max(0, range.start * frameSec - VFR_PREROLL_SECONDS);
+    input = ['-copyts', '-start_at_zero'];
+    if (from > 0) input.push('-ss', seconds(from + offset));
+    input.push('-i', io.input);
+    const fps = filters.findIndex((f) => f.startsWith('fps='));
+    filters.splice(fps + 1, 0, `trim=start_pts=${range.start}`, 'setpts=PTS-STARTPTS');
+  } else {
+    // Constant rate: output frame n is source frame n. The seek lands half a frame before the
+    // first frame wanted (the first decoded, less the pre-roll), so timestamp rounding of
+    // either the seek or the stream cannot move it by a frame; ffmpeg's accurate seek decodes
+    // from the keyframe before and drops everything earlier.
+    const preroll = isInterlaced(v) ? Math.min(range.start, INTERLACED_PREROLL_FRAMES) : 0;
+    const first = range.start - preroll;
+    input = [];
+    if (first > 0) input.push('-ss', seconds((first - 0.5) * frameSec + offset));
+    input.push('-i', io.input);
+    // Timestamps from 0: ffmpeg's constant-rate output would otherwise repeat the first frame
+    // to fill the half frame the seek left before it.
+    const after = preroll > 0 ? ['trim=start_frame=' + preroll, 'setpts=PTS-STARTPTS'] : [];
+    const deint = filters.findIndex((f) => f.startsWith('bwdif='));
+    if (deint >= 0) filters.splice(deint + 1, 0, ...after);
+    else filters.unshift('setpts=PTS-STARTPTS');
+  }
+
+  const args = [...head, ...input, '-map', `0:${v.index}`, '-map_metadata', '-1'];
+  args.push('-map_chapters', '-1', '-vf', filters.join(','), '-frames:v', String(range.frames));
+  args.push('-c:v', ...preset.videoArgs, '-pix_fmt', preset.pixFmt);
+  if (io.threads) args.push('-threads', String(io.threads));
+  args.push(...colourTags(v));
+  args.push('-movflags', '+write_colr', '-progress', 'pipe:1', '-nostats', '-f', 'mov', io.output);
+  return args;
+}
+
+export interface AssembleIo {
+  list: string;
+  source: string;
+  output: string;
+}
+
+/**
+ * argv that joins the chunk files named in the concat list file io.list (video by stream copy)
+ * and takes every audio stream of the source from io.source in one pass (encoded as
+ * buildFfmpegArgs does: pcm_s24le 48 kHz), writes the source's start timecode, the source's
+ * metadata (-map_metadata from the source, chapters dropped), mov with +write_colr, -progress
+ * pipe:1 -nostats. Pure.
+ */
+export function buildAssembleArgs(media: MediaInfo, io: AssembleIo): string[] {
+  const v = media.video;
+  if (!v) throw new Error('buildAssembleArgs: the media has no video stream');
+  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
+  args.push('-f', 'concat', '-safe', '0', '-i', io.list, '-i', io.source);
+  args.push('-map', '0:v:0');
+  for (const a of media.audio) args.push('-map', `1:${a.index}`);
+  args.push('-map_metadata', '1', '-map_chapters', '-1', '-c:v', 'copy');
+  if (media.audio.length > 0) args.push('-c:a', 'pcm_s24le', '-ar', '48000');
+  if (media.timecode) args.push('-timecode', media.timecode);
+  args.push(
+    // The source's audio is read alongside an already-encoded video: the same per-stream queue
+    // buildFfmpegArgs needs for held-back video keeps a long clip's audio from overflowing it.
+    '-max_muxing_queue_size',
+    '4096',
+    '-movflags',
+    '+write_colr',
+    '-progress',
+    'pipe:1',
+    '-nostats',
+    '-f',
+    'mov',
+    io.output,
+  );
+  return args;
+}
+
+/**
+ * The text of an ffconcat list file naming these absolute paths in order, each escaped so any
+ * file name (quotes, spaces, backslashes, newlines refused by throwing) is read back as itself.
+ */
+export function concatList(files: readonly string[]): string {
+  const lines = ['ffconcat version 1.0'];
+  for (const file of files) {
+    if (/[\n\r]/.test(file)) {
+      throw new Error(`concatList: a file name with a line break cannot be listed: ${file}`);
+    }
+    if (!file.startsWith('/')) throw new Error(`concatList: not an absolute path: ${file}`);
+    // Inside single quotes ffmpeg takes every character as it is, backslashes included; a
+    // quote closes the quoted part, is given escaped, and a new quoted part opens.
+    lines.push(`file '${file.replace(/'/g, "'\\''")}'`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Where the video's first frame sits after the file's start, in seconds. */
+function videoOffset(media: MediaInfo): number {
+  const v = media.video as VideoInfo;
+  return v.startOffsetSec ?? 0;
+}
+
+/** Seconds as ffmpeg's -ss reads them, to the microsecond it keeps. */
+function seconds(s: number): string {
+  return Math.max(0, s).toFixed(6);
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { planChunks } from '../core/chunks/plan.ts';
+import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
+import { buildAssembleArgs, buildChunkArgs, concatList } from '../core/ffmpeg/chunk-args.ts';
+import type { PresetName } from '../core/config/schema.ts';
+import { verifyProxy } from '../core/media/verify-proxy.ts';
+import { PRESETS } from '../core/presets/presets.ts';
+import {
+  audioSampleCounts,
+  makeChunkSource,
+  probeTimecode,
+  videoFrameMd5s,
+  type ChunkSourceOptions,
+} from './helpers/chunk-media.ts';
+import { probeFile, runFfmpeg } from './helpers/media.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'proxima-chunk-exact-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Kind {
+  title: string;
+  source: ChunkSourceOptions;
+  preset: PresetName;
+  chunkSeconds: number;
+}
+
+const kinds: Kind[] = [
+  {
+    title: 'long-GOP 25 fps, 250-frame open GOP with B-frames, two audio streams, timecode',
+    source: {
+      name: 'long-gop',
+      seconds: 12,
+      rate: '25',
+      width: 320,
+      height: 180,
+      gop: 250,
+      audioStreams: 2,
+      timecode: '01:00:00:00',
+    },
+    preset: 'prores-proxy',
+    chunkSeconds: 3,
+  },
+  {
+    title: '29.97 fps, chunks of a fractional number of frames',
+    source: {
+      name: 'ntsc',
+      seconds: 8,
+      rate: '30000/1001',
+      width: 320,
+      height: 180,
+      gop: 60,
+      audioStreams: 1,
+      timecode: '00:59:59;00',
+    },
+    preset: 'dnxhr-lb',
+    chunkSeconds: 2.5,
+  },
+  {
+    title: 'interlaced top field first, deinterlaced with pre-roll',
+    source: {
+      name: 'interlaced',
+      seconds: 8,
+      rate: '25',
+      width: 320,
+      height: 180,
+      gop: 50,
+      interlaced: true,
+      audioStreams: 1,
+      timecode: '10:00:00:00',
+    },
+    preset: 'prores-proxy',
+    chunkSeconds: 2,
+  },
+  {
+    title: 'VFR phone-style timing, conformed to 30000/1001',
+    source: {
+      name: 'vfr',
+      seconds: 8,
+      rate: '30000/1001',
+      width: 320,
+      height: 180,
+      gop: 60,
+      vfr: true,
+      audioStreams: 1,
+    },
+    preset: 'dnxhr-lb',
+    chunkSeconds: 2,
+  },
+];
+
+for (const kind of kinds) {
+  test(`chunks joined equal a single pass: ${kind.title}`, async () => {
+    const preset = PRESETS[kind.preset];
+    const source = await makeChunkSource(dir, kind.source);
+    const media = await probeFile(source);
+    if (kind.source.interlaced) assert.equal(media.video?.fieldOrder, 'tt');
+    if (kind.source.vfr) assert.equal(media.video?.vfr, true);
+
+    const single = path.join(dir, `${kind.source.name}.single.mov`);
+    await runFfmpeg(buildFfmpegArgs(media, preset, { input: source, output: single }));
+
+    const plan = planChunks(media, { chunkSeconds: kind.chunkSeconds, minSeconds: 1 });
+    assert.ok(plan && plan.chunks.length >= 2, 'the clip is split');
+    const files: string[] = [];
+    for (const range of plan.chunks) {
+      const out = path.join(dir, `${kind.source.name}.chunk ${range.index}'s.mov`);
+      const args = buildChunkArgs(media, preset, range, { input: source, output: out });
+      const { stdout } = await runFfmpeg(args);
+      const frames = [...stdout.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1]));
+      assert.equal(frames.at(-1), range.frames, `chunk ${range.index} progress counts its frames`);
+      files.push(out);
+    }
+    const list = path.join(dir, `${kind.source.name}.ffconcat`);
+    writeFileSync(list, concatList(files));
+    const joined = path.join(dir, `${kind.source.name}.joined.mov`);
+    await runFfmpeg(buildAssembleArgs(media, { list, source, output: joined }));
+
+    const [want, got] = await Promise.all([videoFrameMd5s(single), videoFrameMd5s(joined)]);
+    assert.equal(got.length, want.length, 'frame count');
+    for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `frame ${i}`);
+
+    const [wantAudio, gotAudio] = await Promise.all([
+      audioSampleCounts(single),
+      audioSampleCounts(joined),
+    ]);
+    assert.equal(gotAudio.length, wantAudio.length, 'audio streams');
+    wantAudio.forEach((n, i) => {
+      assert.ok(Math.abs((gotAudio[i] ?? 0) - n) <= 1024, `audio ${i}: ${gotAudio[i]} vs ${n}`);
+    });
+    assert.equal(await probeTimecode(joined), await probeTimecode(single));
+    if (kind.source.timecode) assert.equal(await probeTimecode(joined), kind.source.timecode);
+    assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
+  });
+}
