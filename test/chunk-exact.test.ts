@@ -76,7 +76,7 @@ const kinds: Kind[] = [
     chunkSeconds: 2,
   },
   {
-    title: 'VFR phone-style timing, conformed to 30000/1001',
+    title: 'VFR phone-style timing (uneven gaps, jitter), conformed to the nominal rate',
     source: {
       name: 'vfr',
       seconds: 8,
@@ -91,6 +91,49 @@ const kinds: Kind[] = [
     chunkSeconds: 2,
   },
 ];
+
+test('a video that starts after its audio keeps its place against the sound', async () => {
+  const preset = PRESETS['prores-proxy'];
+  const delay = 0.2;
+  const source = await makeChunkSource(dir, {
+    name: 'late-video',
+    seconds: 6,
+    rate: '25',
+    width: 320,
+    height: 180,
+    gop: 50,
+    audioStreams: 1,
+    timecode: '01:00:00:00',
+    videoDelay: delay,
+  });
+  const media = await probeFile(source);
+  assert.equal(media.video?.startOffsetSec, delay);
+  const single = path.join(dir, 'late-video.single.mov');
+  await runFfmpeg(buildFfmpegArgs(media, preset, { input: source, output: single }));
+  const plan = planChunks(media, { chunkSeconds: 2, minSeconds: 1 });
+  assert.ok(plan);
+  const files: string[] = [];
+  for (const range of plan.chunks) {
+    const out = path.join(dir, `late-video.${range.index}.mov`);
+    await runFfmpeg(buildChunkArgs(media, preset, range, { input: source, output: out }));
+    files.push(out);
+  }
+  const list = path.join(dir, 'late-video.ffconcat');
+  writeFileSync(list, concatList(files));
+  const joined = path.join(dir, 'late-video.joined.mov');
+  await runFfmpeg(buildAssembleArgs(media, { list, source, output: joined }));
+
+  // A single pass fills the 0.2 s before the first frame with repeats of it (ffmpeg's
+  // constant-rate output); the joined proxy starts its track that late instead. Every
+  // source frame is at the same time in both, with the same picture.
+  const [want, got] = await Promise.all([videoFrameMd5s(single), videoFrameMd5s(joined)]);
+  const lead = Math.round(delay * 25);
+  assert.equal(got.length, want.length - lead);
+  for (let i = 0; i < got.length; i++) assert.equal(got[i], want[i + lead], `frame ${i}`);
+  assert.deepEqual(await audioSampleCounts(joined), await audioSampleCounts(single));
+  assert.equal(await probeTimecode(joined), '01:00:00:00');
+  assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
+});
 
 for (const kind of kinds) {
   test(`chunks joined equal a single pass: ${kind.title}`, async () => {
@@ -107,7 +150,8 @@ for (const kind of kinds) {
     assert.ok(plan && plan.chunks.length >= 2, 'the clip is split');
     const files: string[] = [];
     for (const range of plan.chunks) {
-      const out = path.join(dir, `${kind.source.name}.chunk ${range.index}'s.mov`);
+      // Quotes, a backslash and spaces: the concat list must give the name back as it is.
+      const out = path.join(dir, `${kind.source.name} "chunk" ${range.index}'s \\ #1.mov`);
       const args = buildChunkArgs(media, preset, range, { input: source, output: out });
       const { stdout } = await runFfmpeg(args);
       const frames = [...stdout.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1]));

@@ -105,6 +105,10 @@ export function buildAssembleArgs(media: MediaInfo, io: AssembleIo): string[] {
   const v = media.video;
   if (!v) throw new Error('buildAssembleArgs: the media has no video stream');
   const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
+  // The chunks start at 0; a video that starts after the source's audio starts as late in
+  // the proxy (mov writes it as an edit), so picture and sound stay where the camera put them.
+  const offset = videoOffset(media);
+  if (offset > 0) args.push('-itsoffset', seconds(offset));
   args.push('-f', 'concat', '-safe', '0', '-i', io.list, '-i', io.source);
   args.push('-map', '0:v:0');
   for (const a of media.audio) args.push('-map', `1:${a.index}`);

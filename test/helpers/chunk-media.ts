@@ -25,6 +25,8 @@ export interface ChunkSourceOptions {
   audioStreams?: number;
   /** Start timecode, e.g. 01:00:00:00. */
   timecode?: string;
+  /** Seconds the video starts after the audio (an edit in the mov), as some recorders write. */
+  videoDelay?: number;
 }
 
 function doubled(rate: ChunkRate): string {
@@ -75,8 +77,12 @@ export async function makeChunkSource(dir: string, opts: ChunkSourceOptions): Pr
   if (opts.interlaced) filters.push('tinterlace=mode=interleave_top', 'setfield=tff');
   if (opts.vfr) {
     // Four frames kept of every eight, at uneven gaps (3, 1, 2, 2 ticks of the doubled rate).
+    // Then up to 4 ms of capture jitter on a 90 kHz clock, as a phone stamps frames: no
+    // timestamp falls on the output grid or halfway between two of its slots.
     filters.push(
       'select=eq(mod(n\\,8)\\,0)+eq(mod(n\\,8)\\,3)+eq(mod(n\\,8)\\,4)+eq(mod(n\\,8)\\,6)',
+      'settb=1/90000',
+      'setpts=PTS+floor(random(0)*360)',
     );
   }
   filters.push('scale=out_color_matrix=bt709:out_range=tv', 'format=yuv420p');
@@ -91,7 +97,9 @@ export async function makeChunkSource(dir: string, opts: ChunkSourceOptions): Pr
     '-colorspace',
     'bt709',
   );
-  if (opts.vfr) args.push('-vsync', 'vfr');
+  if (opts.vfr) {
+    args.push('-vsync', 'vfr', '-enc_time_base', '1/90000', '-video_track_timescale', '90000');
+  }
   args.push(
     '-c:v',
     'libx264',
@@ -110,8 +118,19 @@ export async function makeChunkSource(dir: string, opts: ChunkSourceOptions): Pr
   else args.push('-x264-params', 'open-gop=1');
   if (audio > 0) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', '2', '-ar', '48000');
   if (opts.timecode) args.push('-timecode', opts.timecode);
-  args.push('-f', 'mov', file);
+  const delay = opts.videoDelay ?? 0;
+  const encoded = delay > 0 ? path.join(dir, `${opts.name}.undelayed.mov`) : file;
+  args.push('-f', 'mov', encoded);
   await runFfmpeg(args);
+  if (delay > 0) {
+    // Stream copy with the video input shifted: the mov keeps every frame and starts the
+    // video track with an empty edit.
+    const remux = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-itsoffset', String(delay)];
+    remux.push('-i', encoded, '-i', encoded, '-map', '0:v:0', '-map', '1:a?', '-c', 'copy');
+    if (opts.timecode) remux.push('-timecode', opts.timecode);
+    remux.push('-f', 'mov', file);
+    await runFfmpeg(remux);
+  }
   return file;
 }
 
