@@ -177,6 +177,13 @@ for (const kind of kinds) {
     });
     assert.equal(await probeTimecode(joined), await probeTimecode(single));
     if (kind.source.timecode) assert.equal(await probeTimecode(joined), kind.source.timecode);
-    assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
+    const [singleInfo, joinedInfo] = await Promise.all([probeFile(single), probeFile(joined)]);
+    assert.deepEqual(verifyProxy(media, joinedInfo, preset), []);
+    // The colour tags and field order the editor reads come through the stream copy.
+    const tags = (m: typeof joinedInfo) => {
+      const v = m.video;
+      return [v?.codec, v?.colorPrimaries, v?.colorTransfer, v?.colorSpace, v?.fieldOrder];
+    };
+    assert.deepEqual(tags(joinedInfo), tags(singleInfo));
   });
 }
