@@ -135,10 +135,50 @@ test('a video that starts after its audio keeps its place against the sound', as
   assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
 });
 
+const sources = new Map<string, Promise<string>>();
+/** Each source is made once, for the tests that share it. */
+function sourceFile(opts: ChunkSourceOptions): Promise<string> {
+  let made = sources.get(opts.name);
+  if (!made) {
+    made = makeChunkSource(dir, opts);
+    sources.set(opts.name, made);
+  }
+  return made;
+}
+
+test('chunks cut at and around a far open-GOP keyframe, one frame long included', async () => {
+  const kind = kinds[0] as Kind;
+  const preset = PRESETS[kind.preset];
+  const file = await sourceFile(kind.source);
+  const media = await probeFile(file);
+  const single = path.join(dir, 'gop-cuts.single.mov');
+  await runFfmpeg(buildFfmpegArgs(media, preset, { input: file, output: single }));
+  const want = await videoFrameMd5s(single);
+  // Frame 250 is the second keyframe; 247-249 are its leading B-frames, decoded after it
+  // from the GOP before.
+  const cuts = [0, 1, 2, 246, 247, 249, 250, 251, 253, want.length];
+  const files: string[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const range = {
+      index: i,
+      start: cuts[i] as number,
+      frames: (cuts[i + 1] as number) - (cuts[i] as number),
+    };
+    const out = path.join(dir, `gop-cuts.${i}.mov`);
+    await runFfmpeg(buildChunkArgs(media, preset, range, { input: file, output: out }));
+    files.push(out);
+  }
+  const list = path.join(dir, 'gop-cuts.ffconcat');
+  writeFileSync(list, concatList(files));
+  const joined = path.join(dir, 'gop-cuts.joined.mov');
+  await runFfmpeg(buildAssembleArgs(media, { list, source: file, output: joined }));
+  assert.deepEqual(await videoFrameMd5s(joined), want);
+});
+
 for (const kind of kinds) {
   test(`chunks joined equal a single pass: ${kind.title}`, async () => {
     const preset = PRESETS[kind.preset];
-    const source = await makeChunkSource(dir, kind.source);
+    const source = await sourceFile(kind.source);
     const media = await probeFile(source);
     if (kind.source.interlaced) assert.equal(media.video?.fieldOrder, 'tt');
     if (kind.source.vfr) assert.equal(media.video?.vfr, true);
