@@ -41,6 +41,8 @@ export class FfmpegFailed extends Error {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
+/** ffmpeg's own line for a packet the decoder refused (not the decoder's concealment notes). */
+const DECODE_ERROR = /^Error while decoding stream #/;
 const STDERR_LINES = 20;
 /** After ffmpeg exits, how long a grandchild still holding its pipes may delay the result. */
 const CLOSE_GRACE_MS = 5000;
@@ -62,6 +64,8 @@ export function createFfmpegRunner(
         trackChild(child);
         const parse = createProgressParser(opts.durationSec);
         const tail: string[] = [];
+        let decodeErrors = 0;
+        let firstDecodeError = '';
         let last: Progress | undefined;
         let lastSent = 0;
         let timer: NodeJS.Timeout | undefined;
@@ -121,7 +125,12 @@ export function createFfmpegRunner(
         });
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
           for (const line of chunk.split('\n')) {
-            if (line.trim()) tail.push(line.trim());
+            if (!line.trim()) continue;
+            tail.push(line.trim());
+            if (DECODE_ERROR.test(line)) {
+              decodeErrors++;
+              firstDecodeError ||= line.trim();
+            }
           }
           tail.splice(0, Math.max(0, tail.length - STDERR_LINES));
         });
@@ -146,6 +155,18 @@ export function createFfmpegRunner(
           }, CLOSE_GRACE_MS);
         });
         child.once('close', (code) => {
+          if (code === 0 && decodeErrors > 0) {
+            // ffmpeg conceals what it cannot decode and exits 0; a proxy with invented frames
+            // (or a chunk filled from beyond its range) must not pass as the source.
+            settle(
+              new FfmpegFailed(
+                `${firstDecodeError} (${decodeErrors} packet${decodeErrors === 1 ? '' : 's'} could not be decoded)`,
+                code,
+                false,
+              ),
+            );
+            return;
+          }
           if (code === 0 && !stallReason && !opts.signal?.aborted) {
             flush();
             settle();

@@ -2,6 +2,7 @@ import { lstat, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { InputError, MediaError, ProximaError } from '../core/errors.ts';
+import { planChunks } from '../core/chunks/plan.ts';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { encodeJobSchema, type EncodeJob, type EncodeResult } from '../core/job/contract.ts';
 import { encodeJobError, retryNote } from '../core/job/job-error.ts';
@@ -18,9 +19,11 @@ import {
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { StorageError, storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { PRESETS, type Preset } from '../core/presets/presets.ts';
-import { abortReasonOf, type AbortReason } from './abort-reasons.ts';
 import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
+import { runChunkedClip, type ChunkedClipDeps } from './chunked-clip.ts';
+import { encodeResult } from './encode-result.ts';
+import { abortOf, classify, LockLostError, Settled } from './job-failure.ts';
 import type { Prober } from './probe-runner.ts';
 import {
   isUnseenSource,
@@ -64,25 +67,12 @@ export interface ProcessorDeps {
   visibility?: { list: SourceVisibility; distinctAttempts: number };
   /** paths.mtime_tolerance_seconds. */
   mtimeToleranceSec?: number;
+  /**
+   * Where a long clip's chunks go and what they share. Without it every clip is one job, whatever
+   * its payload's chunking says.
+   */
+  chunks?: Pick<ChunkedClipDeps, 'store' | 'queue'>;
   now?: () => number;
-}
-
-/** ffmpeg reasons that mean the source itself is broken: retrying cannot help. */
-const CORRUPT_SOURCE =
-  /invalid data found|error while decoding|moov atom not found|truncat|corrupt|end of file|invalid nal|no frame/i;
-
-/**
- * This attempt no longer holds the job's lock: another worker has it now. Whatever this attempt
- * throws is refused by the queue, so the other attempt's result is the one counted.
- */
-class LockLostError extends ProximaError {
-  constructor(jobId: string) {
-    super(
-      'LOCK_LOST',
-      `job ${jobId} lost its lock to another worker; this attempt stopped without writing the proxy`,
-      'nothing to do: the worker that holds the job now finishes it',
-    );
-  }
 }
 
 /**
@@ -119,7 +109,9 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
     const lostLock = async (): Promise<boolean> =>
       deps.lockHeld !== undefined && !(await deps.lockHeld(job, token).catch(() => true));
     try {
-      checkNotExpired(data, now(), deps.jobExpiresSec);
+      // A long clip resumed once its chunks are done waited for them, not in the queue.
+      const resumed = (await deps.chunks?.store.split(jobId))?.generation === data.queuedAt;
+      if (!resumed) checkNotExpired(data, now(), deps.jobExpiresSec);
       const vis = deps.visibility;
       if (vis) {
         const unseenBy = await vis.list.unseenBy(data, jobId);
@@ -146,13 +138,29 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         : await existingProxy(deps.prober, folder.finalPath, source, preset, signal);
       if (existing.kind === 'reuse') {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
-        return result(data, existing.proxy, true, started, now(), deps.workerId);
+        return encodeResult(data, existing.proxy, true, started, now(), deps.workerId);
       }
       if (existing.kind === 'other-preset') {
         throw new InputError(
           'PROXY_OTHER_PRESET',
           `${data.proxyPath} is already a proxy of ${data.source.path} made with preset ${existing.preset.name} (${existing.preset.label}), not ${preset.name}; it was left as it is`,
           `queue it again with --reencode to replace it with a ${preset.name} proxy, or with --preset ${existing.preset.name} to keep it`,
+        );
+      }
+
+      const split = deps.chunks ? planChunks(source, data.chunking) : null;
+      if (split && deps.chunks) {
+        return await runChunkedClip(
+          {
+            ...deps.chunks,
+            ffmpeg: deps.ffmpeg,
+            prober: deps.prober,
+            workerId: deps.workerId,
+            lockHeld: deps.lockHeld,
+            mtimeToleranceSec: deps.mtimeToleranceSec,
+            now,
+          },
+          { job, token, signal, data, source, preset, folder, split, log, started },
         );
       }
 
@@ -200,10 +208,10 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       await rename(temp.path, folder.finalPath);
       temp = undefined;
       log.info({ proxy: data.proxyPath, seconds: (now() - started) / 1000 }, 'proxy written');
-      return result(data, proxy, false, started, now(), deps.workerId);
+      return encodeResult(data, proxy, false, started, now(), deps.workerId);
     } catch (err) {
       // Already decided: handed on to another worker, or failed for good farm-wide.
-      if (err instanceof HandedOn) throw err.settled;
+      if (err instanceof Settled) throw err.settled;
       const abort = abortOf(signal, err);
       // Measured before the temp file is removed: the free space the write ran into.
       const storage = abort
@@ -261,29 +269,14 @@ async function handOnOrFail(
         : new MediaError('SOURCE_MISSING', `source file ${data.source.path} not seen`, '');
     const err = unseenFailure(data, why, unseenBy);
     deps.logger.warn({ job: job.id, workers: unseenBy, live }, err.message);
-    throw new HandedOn(new UnrecoverableError(encodeJobError(err)));
+    throw new Settled(new UnrecoverableError(encodeJobError(err)));
   }
   deps.logger.info(
     { job: job.id, unseenBy, live },
     'source not visible on this worker: offered to the others',
   );
   await job.moveToDelayed((deps.now ?? Date.now)() + HAND_ON_MS, token);
-  throw new HandedOn(new DelayedError());
-}
-
-/** Carries the settled outcome of handOnOrFail through the processor's catch untouched. */
-class HandedOn extends Error {
-  constructor(readonly settled: Error) {
-    super(settled.message);
-  }
-}
-
-/** Why the job was interrupted, if it was: its signal's reason, or ffmpeg killed by a stop. */
-function abortOf(signal: AbortSignal | undefined, err: unknown): AbortReason | undefined {
-  const reason = abortReasonOf(signal);
-  if (reason) return reason;
-  if (err instanceof FfmpegFailed && err.aborted && !err.stalled) return { kind: 'stopping' };
-  return undefined;
+  throw new Settled(new DelayedError());
 }
 
 function checkNotExpired(data: EncodeJob, nowMs: number, expiresSec: number): void {
@@ -317,83 +310,4 @@ async function existingProxy(
   if (!there?.isFile()) return { kind: 'stale' };
   const proxy = await prober.probe(proxyPath, { signal }).catch(() => undefined);
   return judgeExistingProxy(source, proxy, preset);
-}
-
-function result(
-  data: EncodeJob,
-  proxy: MediaInfo,
-  reused: boolean,
-  started: number,
-  ended: number,
-  worker: string,
-): EncodeResult {
-  return {
-    proxyPath: data.proxyPath,
-    reused,
-    codec: proxy.video?.codec ?? '',
-    width: proxy.video?.width ?? 0,
-    height: proxy.video?.height ?? 0,
-    frames: proxy.video?.frameCount ?? 0,
-    audioStreams: proxy.audio.length,
-    timecode: proxy.timecode,
-    encodeSeconds: (ended - started) / 1000,
-    worker,
-  };
-}
-
-/** A retried failure says which attempt this was, and on the last one that retries are over. */
-function retried(err: ProximaError, job: Job): Error {
-  const note = retryNote(job.attemptsMade, job.opts.attempts);
-  return new Error(encodeJobError(new ProximaError(err.code, `${err.message}; ${note}`, err.hint)));
-}
-
-function classify(err: unknown, file: string, job: Job, abort: AbortReason | undefined): Error {
-  if (err instanceof MediaError || err instanceof InputError) {
-    return new UnrecoverableError(encodeJobError(err));
-  }
-  if (err instanceof StorageError) return retried(err, job);
-  if (abort?.kind === 'stalled' || (err instanceof FfmpegFailed && err.stalled)) {
-    const why =
-      abort?.kind === 'stalled'
-        ? `ffmpeg made no progress for ${abort.seconds} s`
-        : (err as FfmpegFailed).reason;
-    return retried(
-      new ProximaError(
-        'ENCODE_STALLED',
-        `encoding ${file} stopped: ${why}`,
-        'check the source is readable at full speed (a slow or lost network mount?); worker.stall_seconds sets the limit',
-      ),
-      job,
-    );
-  }
-  if (err instanceof FfmpegFailed && CORRUPT_SOURCE.test(err.reason)) {
-    return new UnrecoverableError(
-      encodeJobError(
-        new MediaError(
-          'MEDIA_CORRUPT',
-          `${file} cannot be decoded: ${err.reason}`,
-          'the file is corrupt or incomplete; replace it and queue again',
-        ),
-      ),
-    );
-  }
-  if (err instanceof FfmpegFailed) {
-    return retried(
-      new ProximaError(
-        'ENCODE_FAILED',
-        `encoding ${file} failed: ${err.reason}`,
-        'check the worker log if it keeps failing',
-      ),
-      job,
-    );
-  }
-  if (err instanceof ProximaError) return retried(err, job);
-  return retried(
-    new ProximaError(
-      'INTERNAL',
-      err instanceof Error ? err.message : String(err),
-      'see the worker log for details',
-    ),
-    job,
-  );
 }

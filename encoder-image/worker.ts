@@ -20,6 +20,9 @@ import { createProber } from './probe-runner.ts';
 import { createIdleWatch } from './idle-exit.ts';
 import { dispatchByName, type AnyProcessor } from './job-dispatch.ts';
 import { createProcessor } from './processor.ts';
+import { createChunkProcessor } from './chunk-job.ts';
+import { CHUNK_JOB, createChunkQueue } from './chunk-queue.ts';
+import { createChunkStore } from '../core/broker/chunk-store.ts';
 import { stopBudget, stopSummary } from './stop-plan.ts';
 import { createSourceVisibility } from './source-visibility.ts';
 import { createRegistration } from './worker-registration.ts';
@@ -157,13 +160,33 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     ).catch(() => undefined);
     return state === undefined || state === 'active';
   };
+  const chunkStore = createChunkStore(redis, config.broker.queue, config.broker.result_expires);
+  const chunkQueue = createChunkQueue({
+    connection: redis,
+    name: queueName,
+    attempts: config.worker.attempts,
+    keepSeconds: config.broker.result_expires,
+  });
+  const prober = createProber(ffprobe.path, { guard, timeoutSeconds: config.worker.probe_seconds });
+  const threads = encoderThreads(availableParallelism(), concurrency);
+  const tracker = {
+    started(jobId: string, source: string) {
+      idle.started(jobId, source);
+      registration.started(jobId, source);
+    },
+    ended(jobId: string) {
+      idle.ended(jobId);
+      registration.ended(jobId);
+    },
+  };
   const inner = createProcessor({
     ffmpeg: ffmpegRunner,
-    prober: createProber(ffprobe.path, { guard, timeoutSeconds: config.worker.probe_seconds }),
+    prober,
     logger: log,
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
-    threads: encoderThreads(availableParallelism(), concurrency),
+    threads,
+    chunks: { store: chunkStore, queue: chunkQueue },
     lockHeld: (job, token) => held.lockHeld(job, token),
     visibility: {
       list: createSourceVisibility({
@@ -178,15 +201,22 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     },
     mtimeToleranceSec: config.paths.mtime_tolerance_seconds,
     jobActive,
-    tracker: {
-      started(jobId, source) {
-        idle.started(jobId, source);
-        registration.started(jobId, source);
-      },
-      ended(jobId) {
-        idle.ended(jobId);
-        registration.ended(jobId);
-      },
+    tracker,
+  });
+  const chunk = createChunkProcessor({
+    ffmpeg: ffmpegRunner,
+    prober,
+    store: chunkStore,
+    logger: log,
+    workerId: id,
+    threads,
+    tracker,
+    lockHeld: (job, token) => held.lockHeld(job, token),
+    mtimeToleranceSec: config.paths.mtime_tolerance_seconds,
+    // The clip's job is not this worker's: its progress is set without its lock, as a view.
+    clipProgress: async (clipId, progress) => {
+      const clip = await Job.fromId(worker, clipId);
+      await clip?.updateProgress(progress);
     },
   });
   const others =
@@ -199,7 +229,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         })
       : opts.processors;
   // Every kind of job goes through the held-jobs wrapper, so a stop or a lost lock reaches it.
-  const dispatch = dispatchByName(inner, others) as Processor<EncodeJob, EncodeResult>;
+  const dispatch = dispatchByName(inner, { ...others, [CHUNK_JOB]: chunk }) as Processor<
+    EncodeJob,
+    EncodeResult
+  >;
   const worker = new Worker<EncodeJob, EncodeResult>(queueName, held.wrap(dispatch), {
     connection: redis,
     concurrency,
@@ -288,6 +321,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopLockWatch();
     await withDeadline(registration.stop(), Math.max(200, left(budget.hardMs)));
     if (!closed) void worker.disconnect().catch(() => undefined);
+    await withDeadline(chunkQueue.close(), 1000);
     redis.disconnect();
     const ofKind = (k: StopOutcomeKind) =>
       [...held.outcomes()].filter(([, o]) => o === k).map(([j]) => j);

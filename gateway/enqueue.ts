@@ -207,6 +207,12 @@ export async function enqueueBatch(
       ...(plan.reencode && { reencode: true }),
       editorSource: job.editor.source,
       editorProxyPath: job.editor.proxyPath,
+      chunking: deps.config.chunking.enabled
+        ? {
+            chunkSeconds: deps.config.chunking.chunk_seconds,
+            minSeconds: deps.config.chunking.min_seconds,
+          }
+        : null,
     });
 
   const ids = plan.jobs.map((j) => j.jobId);
@@ -218,7 +224,10 @@ export async function enqueueBatch(
     const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
     const done = plan.jobs.filter((_, i) => states[i] === 'completed');
     const stale = await staleFinished(deps, done, plan.preset);
-    await deps.queue.addJobs(fresh.map((j) => ({ id: j.jobId, data: payload(j) })));
+    // Largest files first: long clips start early and their chunks spread over the workers
+    // while the short ones fill the gaps, instead of one long clip finishing last.
+    const bySize = [...fresh].sort((a, b) => b.source.size - a.source.size);
+    await deps.queue.addJobs(bySize.map((j) => ({ id: j.jobId, data: payload(j) })));
     for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
     // Without the reencode flag: should a good proxy turn up meanwhile, the worker reuses it.
     for (const j of stale) await deps.queue.reencode({ id: j.jobId, data: payload(j) });

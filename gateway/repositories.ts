@@ -78,6 +78,7 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
     brokerUrl,
     attempts: config.worker.attempts,
     keepSeconds: config.broker.result_expires,
+    clipQueue: config.broker.queue,
     logger: log,
   });
   const probes = createProbeQueue({ connection: commands, events: queue });

@@ -71,6 +71,7 @@ export function jobViewFrom(
     progress: progress.success ? progress.data : null,
     result: null,
     error: null,
+    ...(job.chunks && { chunks: job.chunks }),
   };
   if (job.state === 'completed') {
     const result = encodeResultSchema.safeParse(job.returnvalue);

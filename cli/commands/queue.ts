@@ -332,8 +332,13 @@ async function queuePaths(
     interrupt.dispose();
   }
 
-  if (opts.json) printReport(ctx, report);
-  else printSummary(out, state, response);
+  if (opts.json) {
+    // The stream's events carry states and results; a re-read adds what only the gateway
+    // assembles, e.g. the chunks of a clip split after the stream's first snapshot.
+    const final = await client.batch(batch.id).catch(() => undefined);
+    if (final) report.state = { ...stateFromSnapshot(final), done: state.done };
+    printReport(ctx, report);
+  } else printSummary(out, state, response);
   return succeeded(state) ? 0 : 1;
 }
 

@@ -1,4 +1,4 @@
-import type { FrameRange } from '../job/contract.ts';
+import type { FrameRange, Progress } from '../job/contract.ts';
 import type { MediaInfo, Rational } from '../media/media-info.ts';
 import { expectedFrames } from '../media/verify-proxy.ts';
 
@@ -38,4 +38,17 @@ export function planChunks(media: MediaInfo, settings: ChunkSettings | null): Ch
     chunks.push({ index, start, frames: end - start });
   }
   return { totalFrames: total, rate: v.frameRate, chunks };
+}
+
+/** Pure: a chunked clip's progress as one bar, from the frames done over all its chunks. */
+export function clipProgress(frames: number, fps: number, total: number, rate: Rational): Progress {
+  const done = Math.min(frames, total);
+  const perSec = rate[0] / rate[1];
+  return {
+    pct: total > 0 ? Math.min(100, (done / total) * 100) : 0,
+    frame: done,
+    fps,
+    speed: perSec > 0 ? fps / perSec : 0,
+    outSec: perSec > 0 ? done / perSec : 0,
+  };
 }

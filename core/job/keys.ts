@@ -18,6 +18,8 @@ export const keys = {
    * the payload's queuedAt too, so the same job queued again (the media mounted meanwhile)
    * starts with an empty list.
    */
+  /** Hash of a chunked clip: its split (plan), and each chunk's worker and frames done. */
+  clip: (queue: string, clipId: string) => `proxima:${queue}:clip:${clipId}`,
   unseen: (queue: string, jobId: string, queuedAt: number) =>
     `proxima:${queue}:unseen:${jobId}:${queuedAt}`,
 };

@@ -48,3 +48,27 @@ export function expectedFrames(source: MediaInfo): number | null {
   }
   return v.frameCount;
 }
+
+/**
+ * Compares an encoded chunk's probe with what it should be: the preset's codec and size, video
+ * only, exactly the frames of its range (a join must not gain or lose one). Pure.
+ */
+export function verifyChunk(
+  source: MediaInfo,
+  chunk: MediaInfo,
+  preset: Preset,
+  frames: number,
+): string[] {
+  const pv = chunk.video;
+  if (!pv) return ['the chunk has no video stream'];
+  const problems: string[] = [];
+  if (pv.codec !== preset.codec) problems.push(`codec is ${pv.codec}, expected ${preset.codec}`);
+  const want = proxyDimensions(source, preset);
+  if (pv.width !== want.width || pv.height !== want.height) {
+    problems.push(`size is ${pv.width}x${pv.height}, expected ${want.width}x${want.height}`);
+  }
+  if (pv.frameCount !== frames)
+    problems.push(`${pv.frameCount ?? 'unknown'} frames, expected ${frames}`);
+  if (chunk.audio.length > 0) problems.push(`${chunk.audio.length} audio streams, expected none`);
+  return problems;
+}

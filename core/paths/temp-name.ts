@@ -72,3 +72,40 @@ export function staleReason(t: TempFacts, s: SweeperFacts): StaleReason | undefi
   if (t.jobActive === false) return 'its job is no longer active';
   return undefined;
 }
+
+/**
+ * A clip's encoded chunk, kept beside its proxy until the clip is joined:
+ * `.<stem>.<clipId>.<start>+<frames>.chunk.mov`. Named by its frame range rather than by attempt,
+ * so a chunk encoded and verified before a restart is found and not encoded again; hidden like a
+ * temp file, and never matched by the temp-file sweep, since its chunk job ended long before the
+ * clip is joined.
+ */
+const CHUNK_RE = /^\.(.+)\.([A-Za-z0-9_-]{1,200}|=[0-9a-f]{16})\.(\d+)\+(\d+)\.chunk\.mov$/;
+
+export function chunkFileName(stem: string, clipId: string, start: number, frames: number): string {
+  return `.${stem}.${fileSafeJobId(clipId)}.${start}+${frames}.chunk.mov`;
+}
+
+export interface ChunkFileName {
+  stem: string;
+  /** The clip's job; undefined when its id had to be hashed. */
+  clipId: string | undefined;
+  start: number;
+  frames: number;
+}
+
+export function parseChunkFileName(name: string): ChunkFileName | undefined {
+  const m = CHUNK_RE.exec(name);
+  if (!m) return undefined;
+  return {
+    stem: m[1]!,
+    clipId: m[2]!.startsWith('=') ? undefined : m[2]!,
+    start: Number(m[3]),
+    frames: Number(m[4]),
+  };
+}
+
+/** The concat list a clip's join reads: `.<stem>.<clipId>.chunks.txt`. */
+export function chunkListName(stem: string, clipId: string): string {
+  return `.${stem}.${fileSafeJobId(clipId)}.chunks.txt`;
+}

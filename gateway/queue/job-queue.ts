@@ -1,6 +1,8 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
+import { createChunkStore } from '../../core/broker/chunk-store.ts';
+import { chunkJobId, isChunkJobId } from '../../core/job/chunk-id.ts';
+import type { ChunkView, EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
 import type { Logger } from '../../core/log.ts';
 import type { QueueLoad } from '../autoscale/policy.ts';
 
@@ -13,6 +15,8 @@ export interface StoredJob {
   progress: unknown;
   returnvalue: unknown;
   failedReason: string | null;
+  /** A clip encoded in chunks: each chunk's range, state and worker. */
+  chunks?: ChunkView[];
 }
 
 export type QueueEvent =
@@ -72,6 +76,8 @@ export interface BullJobQueueOptions {
   attempts: number;
   /** broker.result_expires */
   keepSeconds: number;
+  /** broker.queue: chunked clips' records are kept under it (see keys.clip). */
+  clipQueue: string;
   logger: Logger;
 }
 
@@ -101,6 +107,32 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     lastWarned = Date.now();
     logger.warn({ err: err.message }, 'queue events connection error');
   });
+
+  const chunkStore = createChunkStore(connection, options.clipQueue, options.keepSeconds);
+  /** Chunks of the clips among `jobs` that were split: one round trip when none was. */
+  const withChunks = async (jobs: (StoredJob | null)[]): Promise<(StoredJob | null)[]> => {
+    const ids = jobs.map((j) => j?.id ?? '');
+    const splits = await chunkStore.splits(ids);
+    return Promise.all(
+      jobs.map(async (job, i) => {
+        const split = splits[i];
+        if (!job || !split) return job;
+        const chunkIds = split.chunks.map((c) => chunkJobId(job.id, split.generation, c.index));
+        const [states, workers] = await Promise.all([
+          Promise.all(chunkIds.map((id) => queue.getJobState(id))),
+          chunkStore.workers(job.id),
+        ]);
+        const finished = job.state === 'completed';
+        const chunks: ChunkView[] = split.chunks.map((c, k) => ({
+          ...c,
+          // Chunk jobs are removed once their clip is joined.
+          state: finished ? 'completed' : normaliseState(states[k] ?? 'unknown'),
+          worker: workers.get(c.index) ?? null,
+        }));
+        return { ...job, chunks };
+      }),
+    );
+  };
 
   const listeners = new Set<(event: QueueEvent) => void>();
   const emit = (event: QueueEvent) => {
@@ -160,7 +192,7 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
   return {
     name,
     async getJobs(ids) {
-      return inChunks(ids, async (id) => {
+      const jobs = await inChunks(ids, async (id) => {
         // State first: a job finishes in one atomic step, so a hash read after a finished state
         // holds its result or reason; read the other way round, a job that finished in
         // between would show as failed or done without them.
@@ -169,6 +201,7 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
         if (!job) return null;
         return stored(job, state === 'unknown' ? normaliseState(await job.getState()) : state);
       });
+      return withChunks(jobs);
     },
     async states(ids) {
       return inChunks(ids, async (id) => normaliseState(await queue.getJobState(id)));
@@ -230,7 +263,10 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       return { waiting, prioritized, delayedDue, active };
     },
     async purgeWaiting() {
-      const ids = await queue.getRanges(['waiting', 'prioritized', 'delayed'], 0, -1);
+      // A chunk belongs to a clip that has started: purging it would leave its clip waiting.
+      const ids = (await queue.getRanges(['waiting', 'prioritized', 'delayed'], 0, -1)).filter(
+        (id) => !isChunkJobId(id),
+      );
       // remove() refuses a job a worker has locked meanwhile, so a started job is never lost.
       const removed = await inChunks([...new Set(ids)], (id) => queue.remove(id));
       return removed.reduce((a, b) => a + b, 0);
@@ -280,6 +316,8 @@ function normaliseState(state: string): JobState {
     case 'failed':
       return state;
     case 'waiting-children':
+      // A long clip whose chunks are being encoded: under way, whichever workers have them.
+      return 'active';
     case 'paused':
       return 'waiting';
     default:
