@@ -167,6 +167,18 @@ test('a video that starts after the audio: the seek counts from the file’s sta
   assert.deepEqual(join.slice(5, 9), ['-itsoffset', '0.200000', '-f', 'concat']);
 });
 
+test('a VFR video that starts late: the grid counts from the file’s start, no offset at the join', () => {
+  const media = withVideo(probed('vfr'), { startOffsetSec: 0.5 });
+  const args = buildChunkArgs(media, prores, { index: 3, start: 90, frames: 30 }, io);
+  assert.equal(args[args.indexOf('-ss') + 1], (90 / 30 - VFR_PREROLL_SECONDS).toFixed(6));
+  const join = buildAssembleArgs(media, {
+    list: '/p/l.ffconcat',
+    source: io.input,
+    output: '/p/o',
+  });
+  assert.equal(join.includes('-itsoffset'), false);
+});
+
 test('parseProbe: the video’s start after the file’s start, only when there is one', () => {
   assert.equal(probed('h264-stereo').video?.startOffsetSec, undefined);
   const json = fixture('h264-stereo');

@@ -135,6 +135,41 @@ test('a video that starts after its audio keeps its place against the sound', as
   assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
 });
 
+test('a VFR video that starts after its audio: the lead is filled as a single pass fills it', async () => {
+  const preset = PRESETS['dnxhr-lb'];
+  const source = await makeChunkSource(dir, {
+    name: 'late-vfr',
+    seconds: 5,
+    rate: '30000/1001',
+    width: 320,
+    height: 180,
+    gop: 60,
+    vfr: true,
+    audioStreams: 1,
+    // Longer than the VFR pre-roll, so a chunk's seek lands inside the lead.
+    videoDelay: 1.3,
+  });
+  const media = await probeFile(source);
+  assert.equal(media.video?.vfr, true);
+  const single = path.join(dir, 'late-vfr.single.mov');
+  await runFfmpeg(buildFfmpegArgs(media, preset, { input: source, output: single }));
+  const plan = planChunks(media, { chunkSeconds: 1.5, minSeconds: 1 });
+  assert.ok(plan);
+  const files: string[] = [];
+  for (const range of plan.chunks) {
+    const out = path.join(dir, `late-vfr.${range.index}.mov`);
+    await runFfmpeg(buildChunkArgs(media, preset, range, { input: source, output: out }));
+    files.push(out);
+  }
+  const list = path.join(dir, 'late-vfr.ffconcat');
+  writeFileSync(list, concatList(files));
+  const joined = path.join(dir, 'late-vfr.joined.mov');
+  await runFfmpeg(buildAssembleArgs(media, { list, source, output: joined }));
+  assert.deepEqual(await videoFrameMd5s(joined), await videoFrameMd5s(single));
+  assert.deepEqual(await audioSampleCounts(joined), await audioSampleCounts(single));
+  assert.deepEqual(verifyProxy(media, await probeFile(joined), preset), []);
+});
+
 const sources = new Map<string, Promise<string>>();
 /** Each source is made once, for the tests that share it. */
 function sourceFile(opts: ChunkSourceOptions): Promise<string> {

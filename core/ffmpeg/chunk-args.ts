@@ -45,7 +45,6 @@ export function buildChunkArgs(
   const [num, den] = v.frameRate;
   const frameSec = den / num;
   const head = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
-  const offset = videoOffset(media);
   const filters = videoFilters(media, preset).split(',');
   let input: string[];
 
@@ -57,7 +56,9 @@ export function buildChunkArgs(
     // plus the pre-roll) are dropped by output slot number.
     const from = Math.max(0, range.start * frameSec - VFR_PREROLL_SECONDS);
     input = ['-copyts', '-start_at_zero'];
-    if (from > 0) input.push('-ss', seconds(from + offset));
+    // The grid counts from the file's start, not the video's: a single pass fills a late
+    // video's lead with repeats of its first frame, and so does the first chunk.
+    if (from > 0) input.push('-ss', seconds(from));
     input.push('-i', io.input);
     const fps = filters.findIndex((f) => f.startsWith('fps='));
     filters.splice(fps + 1, 0, `trim=start_pts=${range.start}`, 'setpts=PTS-STARTPTS');
@@ -69,6 +70,7 @@ export function buildChunkArgs(
     const preroll = isInterlaced(v) ? Math.min(range.start, INTERLACED_PREROLL_FRAMES) : 0;
     const first = range.start - preroll;
     input = [];
+    const offset = videoOffset(media);
     if (first > 0) input.push('-ss', seconds((first - 0.5) * frameSec + offset));
     input.push('-i', io.input);
     // Timestamps from 0: ffmpeg's constant-rate output would otherwise repeat the first frame
@@ -107,7 +109,8 @@ export function buildAssembleArgs(media: MediaInfo, io: AssembleIo): string[] {
   const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
   // The chunks start at 0; a video that starts after the source's audio starts as late in
   // the proxy (mov writes it as an edit), so picture and sound stay where the camera put them.
-  const offset = videoOffset(media);
+  // A VFR proxy's first chunk already holds the lead (see buildChunkArgs).
+  const offset = v.vfr ? 0 : videoOffset(media);
   if (offset > 0) args.push('-itsoffset', seconds(offset));
   args.push('-f', 'concat', '-safe', '0', '-i', io.list, '-i', io.source);
   args.push('-map', '0:v:0');
