@@ -13,7 +13,7 @@ import {
 } from '../core/job/contract.ts';
 import { encodeJobError } from '../core/job/job-error.ts';
 import type { Logger } from '../core/log.ts';
-import { verifyChunk } from '../core/media/verify-proxy.ts';
+import { chunkTolerance, verifyChunk } from '../core/media/verify-proxy.ts';
 import { prepareProxyFolder } from '../core/paths/proxy-folder.ts';
 import { checkTempIntact, createTempFile, type TempFile } from '../core/paths/safe-write.ts';
 import { checkSourceFile } from '../core/paths/source-file.ts';
@@ -106,6 +106,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         chunkFileName(stem, data.clipId, range.start, range.frames),
       );
       const rate = source.video?.frameRate ?? [25, 1];
+      const tolerance = chunkTolerance(range, data.totalFrames);
       const report = async (frames: number, fps: number, done: boolean) => {
         const sum = done
           ? await deps.store.finished(data.clipId, range.index, frames)
@@ -121,10 +122,15 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         const probe = await deps.prober
           .probe(finalPath, { signal: jobSignal })
           .catch(() => undefined);
-        if (probe && verifyChunk(source, probe, preset, range.frames).length === 0) {
+        if (probe && verifyChunk(source, probe, preset, range, data.totalFrames).length === 0) {
           log.info({ file: finalPath }, 'chunk already encoded and verified; not encoding again');
           await report(range.frames, 0, true);
-          return { frames: range.frames, reused: true, encodeSeconds: 0, worker: deps.workerId };
+          return {
+            frames: probe.video?.frameCount ?? range.frames,
+            reused: true,
+            encodeSeconds: 0,
+            worker: deps.workerId,
+          };
         }
       }
 
@@ -138,11 +144,17 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
       temp = await createTempFile(folder.realDir, stem, jobId);
       let lastReport = 0;
       await deps.ffmpeg.run(
-        buildChunkArgs(source, preset, range, {
-          input: data.source.path,
-          output: temp.path,
-          threads: deps.threads,
-        }),
+        // The last chunk may run a frame past the plan: it stops where the source does.
+        buildChunkArgs(
+          source,
+          preset,
+          { ...range, frames: range.frames + tolerance },
+          {
+            input: data.source.path,
+            output: temp.path,
+            threads: deps.threads,
+          },
+        ),
         {
           signal: jobSignal,
           durationSec: (range.frames * rate[1]) / rate[0],
@@ -158,7 +170,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
       );
       await checkTempIntact(temp);
       const probe = await deps.prober.probe(temp.path, { signal: jobSignal });
-      const problems = verifyChunk(source, probe, preset, range.frames);
+      const problems = verifyChunk(source, probe, preset, range, data.totalFrames);
       if (problems.length > 0) {
         throw new ProximaError(
           'CHUNK_UNVERIFIED',

@@ -48,6 +48,9 @@ export interface ClipContext {
   started: number;
 }
 
+/** Times a finished chunk whose file is missing is encoded again before the clip fails. */
+const MAX_REQUEUES = 3;
+
 /** Chunk files checked at once when a clip resumes; each is one short ffprobe. */
 const PROBES_AT_ONCE = 4;
 
@@ -123,7 +126,8 @@ async function missingChunks(deps: ChunkedClipDeps, ctx: ClipContext): Promise<F
           .probe(chunkPath(ctx, c), { signal: ctx.signal })
           .catch(() => undefined);
         return (
-          probe !== undefined && verifyChunk(ctx.source, probe, ctx.preset, c.frames).length === 0
+          probe !== undefined &&
+          verifyChunk(ctx.source, probe, ctx.preset, c, ctx.split.totalFrames).length === 0
         );
       }),
     ),
@@ -144,8 +148,16 @@ async function queueChunks(
     const id = chunkJobId(clipId, generation, range.index);
     const state = await deps.queue.state(id);
     // Its file went missing after it finished (removed by hand, or a restarted stack).
-    if (state === 'completed') await deps.queue.remove(id);
-    else if (state !== 'unknown') continue;
+    if (state === 'completed') {
+      if ((await deps.store.requeued(clipId, range.index)) > MAX_REQUEUES) {
+        throw new ProximaError(
+          'CHUNK_LOST',
+          `chunk ${range.index + 1} of ${ctx.split.chunks.length} of ${ctx.data.source.path} was encoded ${MAX_REQUEUES} times but its file is gone or wrong each time the clip is joined`,
+          `something removes or changes files in ${ctx.folder.realDir}; keep other programs out of the proxy folder`,
+        );
+      }
+      await deps.queue.remove(id);
+    } else if (state !== 'unknown') continue;
     toAdd.push({
       id,
       data: {
@@ -245,12 +257,8 @@ async function assemble(
     );
     await checkTempIntact(temp);
     const proxy = await deps.prober.probe(temp.path, { signal: ctx.signal });
+    // As strict as a single pass: the chunks' own counts were exact, all but the last.
     const problems = verifyProxy(source, proxy, preset);
-    if (proxy.video?.frameCount !== split.totalFrames) {
-      problems.push(
-        `${proxy.video?.frameCount ?? 'unknown'} frames, expected ${split.totalFrames}`,
-      );
-    }
     if (problems.length > 0) {
       throw new ProximaError(
         'PROXY_UNVERIFIED',

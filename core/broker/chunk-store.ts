@@ -41,6 +41,8 @@ export interface ChunkStore {
   finished(clipId: string, index: number, frames: number): Promise<ClipFrames>;
   /** Workers by chunk index. */
   workers(clipId: string): Promise<Map<number, string>>;
+  /** Counts a finished chunk queued again because its file was missing; returns the count. */
+  requeued(clipId: string, index: number): Promise<number>;
   /** The clip failed: chunks of this generation still running stop. */
   cancel(clipId: string, generation: number): Promise<void>;
   cancelled(clipId: string, generation: number): Promise<boolean>;
@@ -123,6 +125,14 @@ export function createChunkStore(
         if (field.startsWith('w:')) out.set(Number(field.slice(2)), value);
       }
       return out;
+    },
+    async requeued(clipId, index) {
+      const [[, n] = []] = (await redis
+        .multi()
+        .hincrby(key(clipId), `r:${index}`, 1)
+        .expire(key(clipId), keepSeconds)
+        .exec()) ?? [[]];
+      return Number(n);
     },
     async cancel(clipId, generation) {
       await write(clipId, { cancel: String(generation) });

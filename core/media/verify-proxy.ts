@@ -1,3 +1,4 @@
+import type { FrameRange } from '../job/contract.ts';
 import type { MediaInfo } from './media-info.ts';
 import { proxyDimensions, type Preset } from '../presets/presets.ts';
 
@@ -57,8 +58,11 @@ export function verifyChunk(
   source: MediaInfo,
   chunk: MediaInfo,
   preset: Preset,
-  frames: number,
+  range: FrameRange,
+  totalFrames: number,
 ): string[] {
+  const frames = range.frames;
+  const tolerance = chunkTolerance(range, totalFrames);
   const pv = chunk.video;
   if (!pv) return ['the chunk has no video stream'];
   const problems: string[] = [];
@@ -67,8 +71,17 @@ export function verifyChunk(
   if (pv.width !== want.width || pv.height !== want.height) {
     problems.push(`size is ${pv.width}x${pv.height}, expected ${want.width}x${want.height}`);
   }
-  if (pv.frameCount !== frames)
+  if (pv.frameCount === null || Math.abs(pv.frameCount - frames) > tolerance) {
     problems.push(`${pv.frameCount ?? 'unknown'} frames, expected ${frames}`);
+  }
   if (chunk.audio.length > 0) problems.push(`${chunk.audio.length} audio streams, expected none`);
   return problems;
+}
+
+/**
+ * Frames a chunk may be off by: none, but the last one ends where the source ends, as a single
+ * pass does, and a container's frame count (or a VFR clip's duration) is only an estimate.
+ */
+export function chunkTolerance(range: FrameRange, totalFrames: number): number {
+  return range.start + range.frames >= totalFrames ? 1 : 0;
 }
