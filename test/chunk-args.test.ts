@@ -65,7 +65,7 @@ const TAIL = [
 ];
 const SCALE = 'scale=320:180:flags=bicubic:in_range=tv:out_range=tv,setsar=1,format=yuv422p10le';
 
-test('constant rate: seek half a frame before the first frame, timestamps from 0', () => {
+test('constant rate: seek just after the first frame to its keyframe, earlier frames dropped by time', () => {
   const args = buildChunkArgs(
     probed('h264-stereo'),
     prores,
@@ -74,9 +74,12 @@ test('constant rate: seek half a frame before the first frame, timestamps from 0
   );
   assert.deepEqual(args, [
     ...HEAD,
-    ...['-ss', '0.380000', '-i', '/media/day 1/A001.mov'],
+    // The demuxer starts at the keyframe at or before 10.25 frames: frame 10 when it is one.
+    ...['-copyts', '-start_at_zero', '-noaccurate_seek', '-ss', '0.410000'],
+    ...['-i', '/media/day 1/A001.mov'],
     ...['-map', '0:0', '-map_metadata', '-1', '-map_chapters', '-1'],
-    ...['-vf', `setpts=PTS-STARTPTS,${SCALE}`, '-frames:v', '10'],
+    // Half a frame before frame 10 in the file's own time: frames 0-9 go, 10 stays.
+    ...['-vf', `trim=start=0.380000,setpts=PTS-STARTPTS,${SCALE}`, '-frames:v', '10'],
     ...PRORES,
     ...BT709_TV,
     ...TAIL,
@@ -95,34 +98,36 @@ test('the first chunk reads from the start: no seek at all', () => {
   assert.equal(args[args.indexOf('-frames:v') + 1], '10');
 });
 
-test('23.976 and 29.97: the seek is half a frame before, in the rate’s own frame length', () => {
+test('23.976 and 29.97: seek and cut in the rate’s own frame length', () => {
   const ntsc = buildChunkArgs(
     probed('h264-23976'),
     prores,
     { index: 1, start: 12, frames: 12 },
     io,
   );
-  // (12 - 0.5) * 1001 / 24000 = 0.479645833…
-  assert.equal(ntsc[ntsc.indexOf('-ss') + 1], '0.479646');
+  // (12 + 0.25) * 1001 / 24000 = 0.510927083…, (12 - 0.5) * 1001 / 24000 = 0.479645833…
+  assert.equal(ntsc[ntsc.indexOf('-ss') + 1], '0.510927');
+  assert.match(ntsc[ntsc.indexOf('-vf') + 1] ?? '', /^trim=start=0\.479646,/);
   const media = withVideo(probed('h264-stereo'), { frameRate: [30000, 1001] });
   // A 10 s chunk at 29.97 is 299.7 frames: planChunks rounds it to 300, the second starts at
-  // frame 300, seek (300 - 0.5) * 1001 / 30000 = 9.993316…
+  // frame 300, seek (300 + 0.25) * 1001 / 30000 = 10.018341…, cut at (300 - 0.5) * 1001 / 30000
   const second = buildChunkArgs(media, prores, { index: 1, start: 300, frames: 300 }, io);
-  assert.equal(second[second.indexOf('-ss') + 1], '9.993317');
+  assert.equal(second[second.indexOf('-ss') + 1], '10.018342');
+  assert.match(second[second.indexOf('-vf') + 1] ?? '', /^trim=start=9\.993317,/);
 });
 
-test('interlaced: pre-roll frames deinterlaced, then dropped by count, before timestamps reset', () => {
+test('interlaced: pre-roll frames deinterlaced, then dropped by time, before timestamps reset', () => {
   const media = probed('interlaced-mpeg2-mxf');
   const args = buildChunkArgs(media, prores, { index: 2, start: 10, frames: 5 }, io);
   const first = 10 - INTERLACED_PREROLL_FRAMES;
-  assert.equal(args[args.indexOf('-ss') + 1], ((first - 0.5) / 25).toFixed(6));
+  // The demuxer starts at the keyframe at or before the first pre-roll frame.
+  assert.equal(args[args.indexOf('-ss') + 1], ((first + 0.25) / 25).toFixed(6));
+  assert.equal(args.includes('-noaccurate_seek'), true);
   const vf = args[args.indexOf('-vf') + 1] ?? '';
   const [deint, ...rest] = videoFilters(media, prores).split(',');
   assert.equal(
     vf,
-    [deint, `trim=start_frame=${INTERLACED_PREROLL_FRAMES}`, 'setpts=PTS-STARTPTS', ...rest].join(
-      ',',
-    ),
+    [deint, `trim=start=${(9.5 / 25).toFixed(6)}`, 'setpts=PTS-STARTPTS', ...rest].join(','),
   );
   assert.match(vf, /^bwdif=/);
   assert.equal(args[args.indexOf('-frames:v') + 1], '5');
@@ -132,6 +137,7 @@ test('interlaced near the start: as much pre-roll as there are frames before', (
   const media = probed('interlaced-mpeg2-mxf');
   const args = buildChunkArgs(media, prores, { index: 1, start: 1, frames: 5 }, io);
   assert.equal(args.includes('-ss'), false);
+  assert.equal(args.includes('-copyts'), false);
   assert.match(args[args.indexOf('-vf') + 1] ?? '', /,trim=start_frame=1,setpts=PTS-STARTPTS,/);
   const zero = buildChunkArgs(media, prores, { index: 0, start: 0, frames: 5 }, io);
   assert.equal(zero[zero.indexOf('-vf') + 1], videoFilters(media, prores));
@@ -157,7 +163,9 @@ test('VFR: original timestamps, fps anchored at 0, slots before the range droppe
 test('a video that starts after the audio: the seek counts from the file’s start', () => {
   const media = withVideo(probed('h264-stereo'), { startOffsetSec: 0.2 });
   const args = buildChunkArgs(media, prores, { index: 1, start: 10, frames: 10 }, io);
-  assert.equal(args[args.indexOf('-ss') + 1], '0.580000');
+  assert.equal(args[args.indexOf('-ss') + 1], '0.610000');
+  // The cut is in the file's time too: frame 10 is at 0.2 + 10 / 25 s.
+  assert.match(args[args.indexOf('-vf') + 1] ?? '', /^trim=start=0\.580000,/);
   const join = buildAssembleArgs(media, {
     list: '/p/l.ffconcat',
     source: io.input,

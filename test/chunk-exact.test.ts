@@ -21,6 +21,16 @@ import { probeFile, runFfmpeg } from './helpers/media.ts';
 const dir = mkdtempSync(path.join(tmpdir(), 'proxima-chunk-exact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * Runs a chunk encode. A worker takes "Error while decoding stream" on stderr for a corrupt
+ * source, so a chunk's seek must never start it decoding where the frames cannot be decoded.
+ */
+async function encodeChunk(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const out = await runFfmpeg(args);
+  assert.doesNotMatch(out.stderr, /Error while decoding stream/);
+  return out;
+}
+
 interface Kind {
   title: string;
   source: ChunkSourceOptions;
@@ -76,6 +86,35 @@ const kinds: Kind[] = [
     chunkSeconds: 2,
   },
   {
+    title: 'chunks of two GOPs, each starting on a keyframe, open GOP with B-frames',
+    source: {
+      name: 'gop-aligned',
+      seconds: 6,
+      rate: '25',
+      width: 320,
+      height: 180,
+      gop: 25,
+      audioStreams: 1,
+    },
+    preset: 'prores-proxy',
+    chunkSeconds: 2,
+  },
+  {
+    title: 'chunks of two GOPs, each starting on a keyframe, P-frames only',
+    source: {
+      name: 'gop-aligned-p',
+      seconds: 6,
+      rate: '25',
+      width: 320,
+      height: 180,
+      gop: 25,
+      bFrames: 0,
+      audioStreams: 1,
+    },
+    preset: 'prores-proxy',
+    chunkSeconds: 2,
+  },
+  {
     title: 'VFR phone-style timing (uneven gaps, jitter), conformed to the nominal rate',
     source: {
       name: 'vfr',
@@ -115,7 +154,7 @@ test('a video that starts after its audio keeps its place against the sound', as
   const files: string[] = [];
   for (const range of plan.chunks) {
     const out = path.join(dir, `late-video.${range.index}.mov`);
-    await runFfmpeg(buildChunkArgs(media, preset, range, { input: source, output: out }));
+    await encodeChunk(buildChunkArgs(media, preset, range, { input: source, output: out }));
     files.push(out);
   }
   const list = path.join(dir, 'late-video.ffconcat');
@@ -158,7 +197,7 @@ test('a VFR video that starts after its audio: the lead is filled as a single pa
   const files: string[] = [];
   for (const range of plan.chunks) {
     const out = path.join(dir, `late-vfr.${range.index}.mov`);
-    await runFfmpeg(buildChunkArgs(media, preset, range, { input: source, output: out }));
+    await encodeChunk(buildChunkArgs(media, preset, range, { input: source, output: out }));
     files.push(out);
   }
   const list = path.join(dir, 'late-vfr.ffconcat');
@@ -200,7 +239,7 @@ test('chunks cut at and around a far open-GOP keyframe, one frame long included'
       frames: (cuts[i + 1] as number) - (cuts[i] as number),
     };
     const out = path.join(dir, `gop-cuts.${i}.mov`);
-    await runFfmpeg(buildChunkArgs(media, preset, range, { input: file, output: out }));
+    await encodeChunk(buildChunkArgs(media, preset, range, { input: file, output: out }));
     files.push(out);
   }
   const list = path.join(dir, 'gop-cuts.ffconcat');
@@ -228,7 +267,7 @@ for (const kind of kinds) {
       // Quotes, a backslash and spaces: the concat list must give the name back as it is.
       const out = path.join(dir, `${kind.source.name} "chunk" ${range.index}'s \\ #1.mov`);
       const args = buildChunkArgs(media, preset, range, { input: source, output: out });
-      const { stdout } = await runFfmpeg(args);
+      const { stdout } = await encodeChunk(args);
       const frames = [...stdout.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1]));
       assert.equal(frames.at(-1), range.frames, `chunk ${range.index} progress counts its frames`);
       files.push(out);
@@ -260,5 +299,57 @@ for (const kind of kinds) {
       return [v?.codec, v?.colorPrimaries, v?.colorTransfer, v?.colorSpace, v?.fieldOrder];
     };
     assert.deepEqual(tags(joinedInfo), tags(singleInfo));
+  });
+}
+
+/** The time, in frames, of the first frame ffmpeg decodes with a chunk's input options. */
+async function firstDecoded(args: string[]): Promise<number> {
+  const input = args.slice(args.indexOf('error') + 1, args.indexOf('-map'));
+  const { stdout } = await runFfmpeg([
+    ...['-hide_banner', '-nostdin', '-v', 'error', ...input, '-map', '0:v:0'],
+    ...['-vsync', 'passthrough', '-frames:v', '1', '-f', 'framemd5', '-'],
+  ]);
+  const line = stdout.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '';
+  return Number(line.split(',')[2]);
+}
+
+for (const bFrames of [3, 0]) {
+  test(`chunks cut on, just after and just before keyframes (${bFrames} B-frames)`, async () => {
+    const preset = PRESETS['prores-proxy'];
+    const file = await sourceFile({
+      name: bFrames ? 'gop-aligned' : 'gop-aligned-p',
+      seconds: 6,
+      rate: '25',
+      width: 320,
+      height: 180,
+      gop: 25,
+      bFrames,
+      audioStreams: 1,
+    });
+    const media = await probeFile(file);
+    const single = path.join(dir, `kf-cuts-${bFrames}.single.mov`);
+    await runFfmpeg(buildFfmpegArgs(media, preset, { input: file, output: single }));
+    const want = await videoFrameMd5s(single);
+    // Keyframes every 25 frames: chunks that start on one (25, 50, 100), one frame after
+    // (26, 51, 101), one frame before (49, 99), and a GOP long (75 to 100).
+    const cuts = [0, 25, 26, 49, 50, 51, 75, 99, 100, 101, want.length];
+    const files: string[] = [];
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const start = cuts[i] as number;
+      const range = { index: i, start, frames: (cuts[i + 1] as number) - start };
+      const out = path.join(dir, `kf-cuts-${bFrames}.${i}.mov`);
+      const args = buildChunkArgs(media, preset, range, { input: file, output: out });
+      if (bFrames === 0 && start > 0 && start % 25 === 0) {
+        // Nothing before the chunk's keyframe is read, let alone decoded.
+        assert.equal(await firstDecoded(args), start, `chunk at ${start} starts on its keyframe`);
+      }
+      await encodeChunk(args);
+      files.push(out);
+    }
+    const list = path.join(dir, `kf-cuts-${bFrames}.ffconcat`);
+    writeFileSync(list, concatList(files));
+    const joined = path.join(dir, `kf-cuts-${bFrames}.joined.mov`);
+    await runFfmpeg(buildAssembleArgs(media, { list, source: file, output: joined }));
+    assert.deepEqual(await videoFrameMd5s(joined), want);
   });
 }

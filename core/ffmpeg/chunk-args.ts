@@ -63,22 +63,36 @@ export function buildChunkArgs(
     const fps = filters.findIndex((f) => f.startsWith('fps='));
     filters.splice(fps + 1, 0, `trim=start_pts=${range.start}`, 'setpts=PTS-STARTPTS');
   } else {
-    // Constant rate: output frame n is source frame n. The seek lands half a frame before the
-    // first frame wanted (the first decoded, less the pre-roll), so timestamp rounding of
-    // either the seek or the stream cannot move it by a frame; ffmpeg's accurate seek decodes
-    // from the keyframe before and drops everything earlier.
+    // Constant rate: output frame n is source frame n. The seek asks for a quarter frame after
+    // the first frame decoded (the first wanted, less the pre-roll), without ffmpeg's accurate
+    // seek: the demuxer starts at the keyframe at or before that point, so a chunk cut on a
+    // keyframe starts decoding at it, not a whole GOP earlier, and the quarter frame absorbs
+    // rounding of the seek and of the stream's timestamps. No more than a quarter: in a file
+    // indexed by decoding time whose video has B-frames, ffmpeg backs every seek off by 3/23 s
+    // (such a chunk still starts a GOP early), and that back-off is what keeps the demuxer off
+    // a keyframe just after the first frame whose leading B-frames come before it.
+    // With the file's own timestamps the frames before the range are dropped by time, half a
+    // frame before the first, then count from 0: ffmpeg's constant-rate output would otherwise
+    // repeat the first frame to fill the time before it.
     const preroll = isInterlaced(v) ? Math.min(range.start, INTERLACED_PREROLL_FRAMES) : 0;
     const first = range.start - preroll;
-    input = [];
     const offset = videoOffset(media);
-    if (first > 0) input.push('-ss', seconds((first - 0.5) * frameSec + offset));
-    input.push('-i', io.input);
-    // Timestamps from 0: ffmpeg's constant-rate output would otherwise repeat the first frame
-    // to fill the half frame the seek left before it.
-    const after = preroll > 0 ? ['trim=start_frame=' + preroll, 'setpts=PTS-STARTPTS'] : [];
+    let keep: string[];
+    if (first > 0) {
+      input = ['-copyts', '-start_at_zero', '-noaccurate_seek'];
+      input.push('-ss', seconds((first + 0.25) * frameSec + offset), '-i', io.input);
+      keep = [`trim=start=${seconds((range.start - 0.5) * frameSec + offset)}`];
+    } else {
+      // From the file's start: nothing before the pre-roll, dropped by count.
+      input = ['-i', io.input];
+      keep = preroll > 0 ? [`trim=start_frame=${preroll}`] : [];
+    }
+    if (keep.length > 0 || !isInterlaced(v)) keep.push('setpts=PTS-STARTPTS');
+    // bwdif reads the frames either side of each one it makes: the pre-roll goes through it
+    // before it is dropped, so the chunk's first frame is made from the same three frames as
+    // in a single pass.
     const deint = filters.findIndex((f) => f.startsWith('bwdif='));
-    if (deint >= 0) filters.splice(deint + 1, 0, ...after);
-    else filters.unshift('setpts=PTS-STARTPTS');
+    filters.splice(deint + 1, 0, ...keep);
   }
 
   const args = [...head, ...input, '-map', `0:${v.index}`, '-map_metadata', '-1'];

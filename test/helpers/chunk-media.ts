@@ -17,6 +17,8 @@ export interface ChunkSourceOptions {
   height: number;
   /** Frames between keyframes; with B-frames and an open GOP, as long-GOP cameras write. */
   gop?: number;
+  /** Most B-frames in a row (3 unless given); 0 for a P-frames-only stream, as many phones write. */
+  bFrames?: number;
   /** Top field first, from a picture moving at twice the frame rate (real field motion). */
   interlaced?: boolean;
   /** Irregular frame timing averaging `rate`, as a phone writes it. */
@@ -112,7 +114,7 @@ export async function makeChunkSource(dir: string, opts: ChunkSourceOptions): Pr
     '-sc_threshold',
     '0',
     '-bf',
-    '3',
+    String(opts.bFrames ?? 3),
   );
   if (opts.interlaced) args.push('-flags', '+ildct+ilme', '-top', '1', '-x264-params', 'tff=1');
   else args.push('-x264-params', 'open-gop=1');
