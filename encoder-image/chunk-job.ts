@@ -15,7 +15,12 @@ import { encodeJobError } from '../core/job/job-error.ts';
 import type { Logger } from '../core/log.ts';
 import { chunkTolerance, verifyChunk } from '../core/media/verify-proxy.ts';
 import { prepareProxyFolder } from '../core/paths/proxy-folder.ts';
-import { checkTempIntact, createTempFile, type TempFile } from '../core/paths/safe-write.ts';
+import {
+  checkTempIntact,
+  createTempFile,
+  sweepStaleTemps,
+  type TempFile,
+} from '../core/paths/safe-write.ts';
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { chunkFileName } from '../core/paths/temp-name.ts';
@@ -37,6 +42,8 @@ export interface ChunkProcessorDeps {
   /** Sets the clip job's progress (one bar per clip, whichever workers do its chunks). */
   clipProgress: (clipId: string, progress: Progress) => Promise<void>;
   mtimeToleranceSec?: number;
+  /** Whether a job is active now, so temp files of dead attempts are swept (see processor.ts). */
+  jobActive?: (jobId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -141,6 +148,14 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
           () => undefined,
         );
       }, CANCEL_CHECK_MS);
+      // Holding the lock now means any other temp file of this chunk is a dead attempt's (a
+      // worker killed mid-chunk).
+      const locked = deps.lockHeld ? await deps.lockHeld(job, token) : undefined;
+      if (locked === false) throw new LockLostError(jobId);
+      const sweep = { now, jobActive: deps.jobActive, lockedJob: locked ? jobId : undefined };
+      for (const s of await sweepStaleTemps(folder.realDir, sweep)) {
+        log.info({ temp: s.path, reason: s.reason }, 'removed a stale temp file');
+      }
       temp = await createTempFile(folder.realDir, stem, jobId);
       let lastReport = 0;
       await deps.ffmpeg.run(

@@ -213,6 +213,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     tracker,
     lockHeld: (job, token) => held.lockHeld(job, token),
     mtimeToleranceSec: config.paths.mtime_tolerance_seconds,
+    jobActive,
     // The clip's job is not this worker's: its progress is set without its lock, as a view.
     clipProgress: async (clipId, progress) => {
       const clip = await Job.fromId(worker, clipId);
