@@ -482,6 +482,7 @@ export function jsonSummary(
       farmProxyPath: j.farmProxyPath ?? j.proxyPath,
       reused: j.result ? j.result.reused : null,
       error: j.error,
+      ...(j.chunks && { chunks: j.chunks }),
     })),
     skipped,
     ...(links && { links }),
