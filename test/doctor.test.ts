@@ -212,7 +212,7 @@ test('no worker: the workers and worker checks FAIL at once with the fix, exit 1
         id: 'gone-1234-dead',
         host: 'gone',
         pid: 1234,
-        protocol: 3,
+        protocol: PROTOCOL_VERSION,
         version: '0.1.0',
       });
       try {
@@ -365,7 +365,7 @@ test('the decisions behind the lines: encoders, estimates, samples, when a probe
     host: 'h',
     pid: 1,
     version: '1',
-    protocol: 3,
+    protocol: PROTOCOL_VERSION,
     concurrency: 2,
     startedAt: 0,
     current: Array.from({ length: current }, (_, i) => ({ jobId: `j${i}`, source: '/s' })),
@@ -383,9 +383,9 @@ test('the decisions behind the lines: encoders, estimates, samples, when a probe
 
   const health = (version: string, protocol: number) => ({ ok: true, version, protocol });
   const { PROXIMA_VERSION } = await import('../core/version.ts');
-  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, 3)).status, 'OK');
-  assert.equal(gatewayVersionLine('u', health('0.0.1', 3)).status, 'WARN');
-  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, 2)).status, 'FAIL');
+  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, PROTOCOL_VERSION)).status, 'OK');
+  assert.equal(gatewayVersionLine('u', health('0.0.1', PROTOCOL_VERSION)).status, 'WARN');
+  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, PROTOCOL_VERSION - 1)).status, 'FAIL');
 });
 
 test('no gateway: the gateway FAILs with the fix and worker checks are not run; --resolve checks Resolve', async () => {
