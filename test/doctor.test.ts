@@ -385,7 +385,10 @@ test('the decisions behind the lines: encoders, estimates, samples, when a probe
   const { PROXIMA_VERSION } = await import('../core/version.ts');
   assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, PROTOCOL_VERSION)).status, 'OK');
   assert.equal(gatewayVersionLine('u', health('0.0.1', PROTOCOL_VERSION)).status, 'WARN');
-  assert.equal(gatewayVersionLine('u', health(PROXIMA_VERSION, PROTOCOL_VERSION - 1)).status, 'FAIL');
+  assert.equal(
+    gatewayVersionLine('u', health(PROXIMA_VERSION, PROTOCOL_VERSION - 1)).status,
+    'FAIL',
+  );
 });
 
 test('no gateway: the gateway FAILs with the fix and worker checks are not run; --resolve checks Resolve', async () => {
