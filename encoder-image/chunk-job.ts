@@ -172,6 +172,8 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         ),
         {
           signal: jobSignal,
+          // Its signal also carries the clip's cancel: the stall watch still names the chunk.
+          jobId,
           durationSec: (range.frames * rate[1]) / rate[0],
           onProgress: (p) => {
             const t = now();

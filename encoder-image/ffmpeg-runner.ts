@@ -6,6 +6,8 @@ import { advanced, tick, tickMsFor, type StallClock } from './stall-watch.ts';
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /** The job this ffmpeg works for, when its signal is one the job's processor derived. */
+  jobId?: string;
   /** Source duration, to turn output time into a percentage. */
   durationSec: number;
   onProgress?: (p: Progress) => void;

@@ -133,7 +133,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   const ffmpegRunner: FfmpegRunner = {
     run(args, runOpts) {
-      const jobId = held.jobOf(runOpts.signal) ?? '?';
+      const jobId = runOpts.jobId ?? held.jobOf(runOpts.signal) ?? '?';
       return encoder.run(args, {
         ...runOpts,
         onStall(reason) {
