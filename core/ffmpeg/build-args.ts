@@ -26,16 +26,27 @@ export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo):
   if (io.threads) args.push('-threads', String(io.threads));
   args.push(...colourTags(v));
 
-  if (media.audio.length > 0) {
-    // 24-bit keeps camera PCM bit-exact; a stereo track costs 2.3 Mbit/s next to ~18 Mbit/s
-    // of 720p ProRes Proxy video.
-    args.push('-c:a', 'pcm_s24le', '-ar', '48000');
-  }
-  if (media.timecode) args.push('-timecode', media.timecode);
+  args.push(...audioAndTimecodeArgs(media));
+  args.push(...proxyOutputArgs(io.output));
+  return args;
+}
 
-  args.push(
-    // A multitrack source whose video is held back by the filters overflows ffmpeg's default
-    // per-stream queue ("Too many packets buffered for output stream").
+/** The proxy's audio (every stream as 48 kHz PCM) and the source's start timecode. Pure. */
+export function audioAndTimecodeArgs(media: MediaInfo): string[] {
+  const args: string[] = [];
+  // 24-bit keeps camera PCM bit-exact; a stereo track costs 2.3 Mbit/s next to ~18 Mbit/s
+  // of 720p ProRes Proxy video.
+  if (media.audio.length > 0) args.push('-c:a', 'pcm_s24le', '-ar', '48000');
+  if (media.timecode) args.push('-timecode', media.timecode);
+  return args;
+}
+
+/** How every proxy (single pass or joined) is written: a mov, progress on stdout. Pure. */
+export function proxyOutputArgs(output: string): string[] {
+  return [
+    // A multitrack source whose video is held back by the filters (or read beside an already
+    // encoded video, when chunks are joined) overflows ffmpeg's default per-stream queue
+    // ("Too many packets buffered for output stream").
     '-max_muxing_queue_size',
     '4096',
     // ffmpeg 4.1 writes the colr atom only when asked; later versions do by default.
@@ -46,9 +57,8 @@ export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo):
     '-nostats',
     '-f',
     'mov',
-    io.output,
-  );
-  return args;
+    output,
+  ];
 }
 
 /**

@@ -1,7 +1,13 @@
 import type { FrameRange } from '../job/contract.ts';
 import type { MediaInfo, VideoInfo } from '../media/media-info.ts';
 import type { Preset } from '../presets/presets.ts';
-import { colourTags, isInterlaced, videoFilters } from './build-args.ts';
+import {
+  audioAndTimecodeArgs,
+  colourTags,
+  isInterlaced,
+  proxyOutputArgs,
+  videoFilters,
+} from './build-args.ts';
 
 export interface ChunkIo {
   input: string;
@@ -130,22 +136,7 @@ export function buildAssembleArgs(media: MediaInfo, io: AssembleIo): string[] {
   args.push('-map', '0:v:0');
   for (const a of media.audio) args.push('-map', `1:${a.index}`);
   args.push('-map_metadata', '1', '-map_chapters', '-1', '-c:v', 'copy');
-  if (media.audio.length > 0) args.push('-c:a', 'pcm_s24le', '-ar', '48000');
-  if (media.timecode) args.push('-timecode', media.timecode);
-  args.push(
-    // The source's audio is read alongside an already-encoded video: the same per-stream queue
-    // buildFfmpegArgs needs for held-back video keeps a long clip's audio from overflowing it.
-    '-max_muxing_queue_size',
-    '4096',
-    '-movflags',
-    '+write_colr',
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mov',
-    io.output,
-  );
+  args.push(...audioAndTimecodeArgs(media), ...proxyOutputArgs(io.output));
   return args;
 }
 
