@@ -1,9 +1,9 @@
 import { lstat, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
+import { WaitingError, type Job, type Processor } from 'bullmq';
 import type { ChunkStore } from '../core/broker/chunk-store.ts';
 import { clipProgress } from '../core/chunks/plan.ts';
-import { InputError, MediaError, ProximaError } from '../core/errors.ts';
+import { MediaError, ProximaError } from '../core/errors.ts';
 import { buildChunkArgs } from '../core/ffmpeg/chunk-args.ts';
 import {
   chunkJobSchema,
@@ -27,7 +27,7 @@ import { chunkFileName } from '../core/paths/temp-name.ts';
 import { PRESETS } from '../core/presets/presets.ts';
 import type { JobTracker } from './processor.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
-import { abortOf, classify, LockLostError } from './job-failure.ts';
+import { abortOf, classify, LockLostError, readPayload } from './job-failure.ts';
 import type { Prober } from './probe-runner.ts';
 
 export interface ChunkProcessorDeps {
@@ -63,19 +63,12 @@ class ClipCancelled extends Error {}
 export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJob, ChunkResult> {
   const now = deps.now ?? Date.now;
   return async (job, token, signal) => {
-    const parsed = chunkJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(
-        encodeJobError(
-          new InputError(
-            'BAD_JOB',
-            `chunk ${String(job.id)} has a payload this worker cannot read: ${parsed.error.issues[0]?.message ?? ''}`,
-            'run workers of the same Proxima version as the gateway (check "proxima status")',
-          ),
-        ),
-      );
-    }
-    const data = parsed.data;
+    const data = readPayload(
+      chunkJobSchema,
+      job,
+      'chunk',
+      'run workers of the same Proxima version as the gateway (check "proxima status")',
+    );
     const jobId = String(job.id);
     const { range } = data;
     const log = deps.logger.child({ job: jobId, clip: data.clipId, chunk: range.index });

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { z } from 'zod';
 import { UnrecoverableError } from 'bullmq';
 import { InputError, MediaError, ProximaError } from '../core/errors.ts';
 import { encodeJobError, retryNote } from '../core/job/job-error.ts';
@@ -106,5 +107,28 @@ export function classify(
       'see the worker log for details',
     ),
     job,
+  );
+}
+
+/**
+ * A job's payload as its processor's schema reads it; one it cannot read (another version's)
+ * fails for good, naming the job and what did not fit.
+ */
+export function readPayload<S extends z.ZodType>(
+  schema: S,
+  job: Job,
+  what: 'job' | 'chunk',
+  hint: string,
+): z.output<S> {
+  const parsed = schema.safeParse(job.data);
+  if (parsed.success) return parsed.data;
+  throw new UnrecoverableError(
+    encodeJobError(
+      new InputError(
+        'BAD_JOB',
+        `${what} ${String(job.id)} has a payload this worker cannot read: ${parsed.error.issues[0]?.message ?? ''}`,
+        hint,
+      ),
+    ),
   );
 }

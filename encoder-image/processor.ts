@@ -23,7 +23,7 @@ import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { runChunkedClip, type ChunkedClipDeps } from './chunked-clip.ts';
 import { encodeResult } from './encode-result.ts';
-import { abortOf, classify, LockLostError, Settled } from './job-failure.ts';
+import { abortOf, classify, LockLostError, readPayload, Settled } from './job-failure.ts';
 import type { Prober } from './probe-runner.ts';
 import {
   isUnseenSource,
@@ -83,19 +83,12 @@ export interface ProcessorDeps {
 export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, EncodeResult> {
   const now = deps.now ?? Date.now;
   return async (job, token, signal) => {
-    const parsed = encodeJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(
-        encodeJobError(
-          new InputError(
-            'BAD_JOB',
-            `job ${String(job.id)} has a payload this worker cannot read: ${parsed.error.issues[0]?.message ?? ''}`,
-            'queue it again with a matching Proxima version (check "proxima status")',
-          ),
-        ),
-      );
-    }
-    const data = parsed.data;
+    const data = readPayload(
+      encodeJobSchema,
+      job,
+      'job',
+      'queue it again with a matching Proxima version (check "proxima status")',
+    );
     const jobId = String(job.id);
     const log = deps.logger.child({ job: job.id, source: data.source.path });
     deps.tracker?.started(jobId, data.source.path);
