@@ -1,39 +1,21 @@
 import { Command } from 'commander';
 import { PROXIMA_VERSION } from '../core/version.ts';
-import { configCommand } from './commands/config.ts';
-import { demoCommand } from './commands/demo.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { linkCommand } from './commands/link.ts';
-import { purgeCommand } from './commands/purge.ts';
-import { queueCommand } from './commands/queue.ts';
-import { statusCommand } from './commands/status.ts';
-import { unlinkCommand } from './commands/unlink.ts';
-import { upCommand } from './commands/up.ts';
-import { workCommand } from './commands/work.ts';
+import { COMMANDS, commandsNeeded } from './command-loader.ts';
 import { createContext, type CliContext } from './context.ts';
 import { printError } from './print-error.ts';
 
-export function buildProgram(ctx: CliContext): Command {
+export async function buildProgram(ctx: CliContext, argv: readonly string[]): Promise<Command> {
   const program = new Command('proxima')
     .description('all-intra editing proxies for DaVinci Resolve, encoded on every free machine')
     .version(PROXIMA_VERSION)
     .option('--verbose', 'debug logging')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [
-    queueCommand(ctx),
-    upCommand(ctx),
-    workCommand(ctx),
-    statusCommand(ctx),
-    purgeCommand(ctx),
-    configCommand(ctx),
-    demoCommand(ctx),
-    doctorCommand(ctx),
-    linkCommand(ctx),
-    unlinkCommand(ctx),
-  ]) {
-    program.addCommand(command);
-  }
+  // Listed in this order in the help, whichever are loaded.
+  const factories = await Promise.all(
+    commandsNeeded(argv.slice(2)).map((name) => COMMANDS[name]!()),
+  );
+  for (const factory of factories) program.addCommand(factory(ctx));
   // Usage errors of subcommands go through the same exit path as the program's own.
   for (const command of program.commands) {
     command.exitOverride();
@@ -44,7 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
 
 const ctx = createContext({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
 try {
-  await buildProgram(ctx).parseAsync(process.argv);
+  await (await buildProgram(ctx, process.argv)).parseAsync(process.argv);
 } catch (err) {
   ctx.exitCode = printError(err, process.stderr, ctx.verbose || process.argv.includes('--verbose'));
 }
