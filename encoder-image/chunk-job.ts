@@ -33,6 +33,8 @@ import type { Prober } from './probe-runner.ts';
 export interface ChunkProcessorDeps {
   ffmpeg: FfmpegRunner;
   prober: Prober;
+  /** Probes the clip's source; every chunk of a clip asks it the same (see sourceProbeCache). */
+  sourceProber?: Prober;
   store: ChunkStore;
   logger: Logger;
   workerId: string;
@@ -98,7 +100,9 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         throw err;
       });
       const preset = PRESETS[data.preset];
-      const source = await deps.prober.probe(data.source.path, { signal: jobSignal });
+      const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
+        signal: jobSignal,
+      });
       const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
       const stem = path.basename(data.proxyPath, '.mov');
       const finalPath = path.join(
@@ -151,6 +155,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
       }
       temp = await createTempFile(folder.realDir, stem, jobId);
       let lastReport = 0;
+      const ffmpegStarted = now();
       await deps.ffmpeg.run(
         // The last chunk may run a frame past the plan: it stops where the source does.
         buildChunkArgs(
@@ -178,6 +183,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
           },
         },
       );
+      const ffmpegSeconds = (now() - ffmpegStarted) / 1000;
       await checkTempIntact(temp);
       const probe = await deps.prober.probe(temp.path, { signal: jobSignal });
       const problems = verifyChunk(source, probe, preset, range, data.totalFrames);
@@ -203,7 +209,10 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
       await report(range.frames, 0, true).catch((err: unknown) =>
         log.warn({ err }, 'progress not sent'),
       );
-      log.info({ frames: range.frames, seconds: (now() - started) / 1000 }, 'chunk encoded');
+      log.info(
+        { frames: range.frames, seconds: (now() - started) / 1000, ffmpegSeconds },
+        'chunk encoded',
+      );
       return {
         frames: range.frames,
         reused: false,

@@ -16,6 +16,7 @@ import { createFfmpegRunner, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { withDeadline } from './deadline.ts';
 import { createHeldJobs, type StopOutcomeKind } from './held-jobs.ts';
 import { stalledIntervalFor } from './lock-watch.ts';
+import { sourceProbeCache } from './source-probe-cache.ts';
 import { createProber } from './probe-runner.ts';
 import { createIdleWatch } from './idle-exit.ts';
 import { dispatchByName, type AnyProcessor } from './job-dispatch.ts';
@@ -206,6 +207,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const chunk = createChunkProcessor({
     ffmpeg: ffmpegRunner,
     prober,
+    sourceProber: sourceProbeCache(prober),
     store: chunkStore,
     logger: log,
     workerId: id,
