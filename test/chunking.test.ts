@@ -11,9 +11,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
-import type { BatchView, JobView } from '../core/job/contract.ts';
+import type { BatchView, JobView, StatusResponse } from '../core/job/contract.ts';
 import { keys } from '../core/job/keys.ts';
 import { PRESETS } from '../core/presets/presets.ts';
 import {
@@ -61,6 +61,38 @@ interface QueueJson {
   jobs: (Pick<JobView, 'id' | 'source' | 'state' | 'proxyPath' | 'error' | 'chunks'> & {
     farmProxyPath: string;
   })[];
+}
+
+/** Chunks still running when a clip failed stop within a few seconds; none waits after. */
+async function nothingLeft(t: TestContext, since: number, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let counts: Record<string, number> = {};
+  while (Date.now() < deadline) {
+    counts = await farm.inspect.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'waiting-children',
+      'prioritized',
+    );
+    if (
+      Object.values(counts).every((n) => n === 0) &&
+      leftovers(farm.sandbox.proxyRoot).length === 0
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  t.diagnostic(
+    `${what}; nothing waiting ${((Date.now() - since) / 1000).toFixed(1)} s after queueing`,
+  );
+  assert.deepEqual(counts, {
+    waiting: 0,
+    active: 0,
+    delayed: 0,
+    'waiting-children': 0,
+    prioritized: 0,
+  });
+  assert.deepEqual(leftovers(farm.sandbox.proxyRoot), []);
 }
 
 function batchOf(stdout: string): QueueJson {
@@ -298,41 +330,36 @@ test(
       job.error?.message ?? '',
       /^chunk [23] of 4 \(frames \d+-\d+\): .*damaged\.mov cannot be decoded/,
     );
-    // Chunks still running when the clip failed stop within a few seconds; none waits after.
-    const deadline = Date.now() + 30_000;
-    let counts: Record<string, number> = {};
-    while (Date.now() < deadline) {
-      counts = await farm.inspect.getJobCounts(
-        'waiting',
-        'active',
-        'delayed',
-        'waiting-children',
-        'prioritized',
-      );
-      if (
-        Object.values(counts).every((n) => n === 0) &&
-        leftovers(farm.sandbox.proxyRoot).length === 0
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    t.diagnostic(
-      `${job.error?.message ?? ''}; nothing waiting ${((Date.now() - queuedAt) / 1000).toFixed(1)} s after queueing`,
+    await nothingLeft(t, queuedAt, job.error?.message ?? '');
+    assert.equal(existsSync(job.farmProxyPath), false, 'no proxy was written');
+
+    // Queued again, the failed clip is retried as a whole: split anew (a new generation), every
+    // chunk queued again, failed with the chunk's reason again, and again nothing left.
+    const plan = async () =>
+      JSON.parse((await farm.client.hget(keys.clip(farm.queueName, job.id), 'plan')) ?? '{}') as {
+        generation?: number;
+      };
+    const first = await plan();
+    const retriedAt = Date.now();
+    const again = await farm.queue([source]).done;
+    assert.notEqual(again.code, 0, again.stdout);
+    const retried = jobOf(batchOf(again.stdout), 'damaged.mov');
+    assert.equal(retried.id, job.id);
+    assert.equal(retried.state, 'failed');
+    assert.equal(retried.error?.code, 'MEDIA_CORRUPT', JSON.stringify(retried.error));
+    assert.match(retried.error?.message ?? '', /^chunk [23] of 4 \(frames \d+-\d+\): /);
+    const second = await plan();
+    assert.ok(
+      typeof first.generation === 'number' && (second.generation ?? 0) > first.generation,
+      `split again: ${JSON.stringify({ first, second })}`,
     );
-    assert.deepEqual(counts, {
-      waiting: 0,
-      active: 0,
-      delayed: 0,
-      'waiting-children': 0,
-      prioritized: 0,
-    });
-    assert.deepEqual(leftovers(farm.sandbox.proxyRoot), []);
+    await nothingLeft(t, retriedAt, 'retried');
     assert.equal(existsSync(job.farmProxyPath), false, 'no proxy was written');
   },
 );
 
 test(
-  'purge removes clips not started, never the chunks of one under way',
+  'status counts a clip under way in chunks as one job; purge spares its chunks; --reencode redoes it whole',
   { timeout: 600_000 },
   async () => {
     const dir = path.join(work, 'purge');
@@ -364,6 +391,15 @@ test(
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(await clipWaiting(), 'the short clip waits behind the chunks');
+    // Counted by clip: the long one (its chunks running and waiting) active, the short one waiting.
+    const status = await runCli(['status', '--json'], { env: farm.sandbox.env });
+    assert.equal(status.code, 0, status.stderr);
+    const { counts } = JSON.parse(status.stdout) as StatusResponse;
+    assert.deepEqual(
+      { waiting: counts.waiting, active: counts.active, delayed: counts.delayed },
+      { waiting: 1, active: 1, delayed: 0 },
+      status.stdout,
+    );
     const purge = await runCli(['purge', '--yes'], { env: farm.sandbox.env });
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(purge.stdout, /removed 1 /);
@@ -372,6 +408,28 @@ test(
     assert.equal(jobOf(batchOf(r.stdout), 'long.mov').state, 'completed', r.stdout);
     const s = await shortRun.done;
     assert.notEqual(jobOf(batchOf(s.stdout), 'short.mov').state, 'completed', s.stdout);
+    assert.deepEqual(leftovers(farm.sandbox.proxyRoot), []);
+
+    // --reencode of the finished long clip encodes it again as a whole: split and joined anew,
+    // its proxy replaced.
+    const proxyFile = jobOf(batchOf(r.stdout), 'long.mov').farmProxyPath ?? '';
+    const first = statSync(proxyFile);
+    const re = await runCli(['queue', long, '--reencode', '--wait', '--json'], {
+      env: farm.sandbox.env,
+      timeoutMs: 300_000,
+    });
+    assert.equal(re.code, 0, re.stdout + re.stderr);
+    const again = jobOf(batchOf(re.stdout), 'long.mov');
+    assert.equal(again.state, 'completed', re.stdout);
+    const view = jobOf(await batchView(batchOf(re.stdout).batch), 'long.mov');
+    assert.equal(view.result?.reused, false);
+    assert.equal(view.result?.chunks, 4);
+    assert.ok(
+      again.chunks?.length === 4 && again.chunks.every((c) => c.state === 'completed'),
+      JSON.stringify(again.chunks),
+    );
+    assert.notEqual(statSync(proxyFile).ino, first.ino, 'the proxy was replaced');
+    assert.equal((await probeFile(proxyFile)).video?.frameCount, 1000);
     assert.deepEqual(leftovers(farm.sandbox.proxyRoot), []);
   },
 );

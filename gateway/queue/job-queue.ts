@@ -187,6 +187,34 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     };
   };
 
+  /**
+   * The chunk jobs of the clips being encoded in chunks now, by state: those waiting for their
+   * chunks and those active (splitting or joining). Chunk jobs live only that long (the join
+   * removes them), so the work grows with the clips in progress, never with the queue.
+   */
+  const chunkCounts = async () => {
+    const [parents, active] = await Promise.all([
+      queue.getRanges(['waiting-children'], 0, -1),
+      queue.getRanges(['active'], 0, -1),
+    ]);
+    const clips = [...new Set([...parents, ...active.filter((id) => !isChunkJobId(id))])];
+    const splits = await chunkStore.splits(clips);
+    const ids = clips.flatMap((clip, i) => {
+      const split = splits[i];
+      return split ? split.chunks.map((c) => chunkJobId(clip, split.generation, c.index)) : [];
+    });
+    const states = await inChunks(ids, (id) => queue.getJobState(id));
+    const count = (...wanted: string[]) => states.filter((s) => wanted.includes(s)).length;
+    return {
+      waiting: count('waiting', 'prioritized'),
+      active: count('active'),
+      delayed: count('delayed'),
+      completed: count('completed'),
+      failed: count('failed'),
+      clipsWaitingForChunks: new Set(parents).size,
+    };
+  };
+
   let closing: Promise<void> | null = null;
 
   return {
@@ -249,13 +277,14 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       return false;
     },
     async counts() {
-      const c = await countAll();
+      const [c, chunks] = await Promise.all([countAll(), chunkCounts()]);
+      // Each count is of clips: a long clip is one job to the user, whatever its chunks do.
       return {
-        waiting: c.waiting + c.prioritized + c.delayedDue,
-        active: c.active,
-        delayed: c.delayedLater,
-        completed: c.completed,
-        failed: c.failed,
+        waiting: Math.max(0, c.waiting + c.prioritized + c.delayedDue - chunks.waiting),
+        active: Math.max(0, c.active - chunks.active) + chunks.clipsWaitingForChunks,
+        delayed: Math.max(0, c.delayedLater - chunks.delayed),
+        completed: Math.max(0, c.completed - chunks.completed),
+        failed: Math.max(0, c.failed - chunks.failed),
       };
     },
     async load() {
