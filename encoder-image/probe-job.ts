@@ -62,6 +62,7 @@ const STEP_MS = 10_000;
  * leaves a temp name its sweep removes).
  */
 export function createProbeJobProcessor(deps: ProbeJobDeps): Processor<ProbeJob, ProbeResult> {
+  const tool = toolOutputCache();
   return async (job) => {
     const parsed = probeJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -90,7 +91,7 @@ export function createProbeJobProcessor(deps: ProbeJobDeps): Processor<ProbeJob,
     }
     const host = deps.worker.host;
     const [ffmpeg, ffprobe] = await Promise.all([
-      checkFfmpeg(deps.ffmpegPath, data.encoders),
+      checkFfmpeg(tool, deps.ffmpegPath, data.encoders),
       tool(deps.ffprobePath, ['-hide_banner', '-version']).then(
         (out) => ({ path: deps.ffprobePath, version: firstLine(out) }),
         (err: Error) => ({ path: deps.ffprobePath, version: null, error: err.message }),
@@ -114,10 +115,14 @@ export function createProbeJobProcessor(deps: ProbeJobDeps): Processor<ProbeJob,
   };
 }
 
-async function checkFfmpeg(file: string, encoders: readonly string[]) {
+async function checkFfmpeg(tool: Tool, file: string, encoders: readonly string[]) {
   try {
-    const version = firstLine(await tool(file, ['-hide_banner', '-version']));
-    const found = parseEncoders(await tool(file, ['-hide_banner', '-encoders']));
+    const [versionText, encoderText] = await Promise.all([
+      tool(file, ['-hide_banner', '-version']),
+      tool(file, ['-hide_banner', '-encoders']),
+    ]);
+    const version = firstLine(versionText);
+    const found = parseEncoders(encoderText);
     return { path: file, version, missingEncoders: encoders.filter((e) => !found.has(e)) };
   } catch (err) {
     return { path: file, version: null, error: (err as Error).message, missingEncoders: [] };
@@ -198,7 +203,30 @@ async function checkProxyRoot(root: string, jobId: string, host: string) {
   };
 }
 
-function tool(file: string, args: string[]): Promise<string> {
+type Tool = (file: string, args: string[]) => Promise<string>;
+
+/**
+ * Runs a tool's version or encoder listing once per binary: `queue` asks a worker before every
+ * batch, and three runs of a static ffmpeg cost a tenth of a second. A binary replaced since
+ * (another size or time) is asked again; a failed run is not kept.
+ */
+function toolOutputCache(): Tool {
+  const kept = new Map<string, Promise<string>>();
+  return async (file, args) => {
+    const st = await withTimeout(stat(file)).catch(() => undefined);
+    if (!st) return runTool(file, args);
+    const key = [file, st.size, st.mtimeMs, ...args].join('\0');
+    let out = kept.get(key);
+    if (!out) {
+      out = runTool(file, args);
+      kept.set(key, out);
+      out.catch(() => kept.delete(key));
+    }
+    return out;
+  };
+}
+
+function runTool(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
