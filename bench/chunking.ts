@@ -139,9 +139,16 @@ async function makeMedia(): Promise<{ long: string; short: string[] }> {
   const long = path.join(longDir, 'A001C001.mov');
   const piece = 120;
   if (LONG_SECONDS > piece && LONG_SECONDS % piece === 0 && piece % (GOP / RATE) === 0) {
-    // Generating the test pattern is slower than encoding it: a 2-minute piece, joined by
-    // stream copy (whole GOPs each) into the long clip.
-    const part = await clip(path.join(dir, 'long-piece.mov'), piece);
+    // Generating the test pattern is slower than encoding it: a 2-minute piece of video alone
+    // (whole GOPs, exact length, so the joins leave no gap), joined by stream copy, with the
+    // tone generated for the whole clip beside it.
+    const part = path.join(dir, 'long-piece.mov');
+    await run(ffmpeg, [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=${RATE}:duration=${piece}`],
+      ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(GOP)],
+      ...['-f', 'mov', part],
+    ]);
     const list = path.join(dir, 'long-pieces.txt');
     writeFileSync(
       list,
@@ -151,11 +158,18 @@ async function makeMedia(): Promise<{ long: string; short: string[] }> {
     );
     await run(ffmpeg, [
       ...['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'concat', '-safe', '0'],
-      ...['-i', list, '-c', 'copy', '-timecode', '01:00:00:00', '-f', 'mov', long],
+      ...['-i', list],
+      ...['-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=48000:duration=${LONG_SECONDS}`],
+      ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy'],
+      ...['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000'],
+      ...['-timecode', '01:00:00:00', '-f', 'mov', long],
     ]);
   } else {
     await clip(long, LONG_SECONDS);
   }
+  const frames = await frameCount(long);
+  if (frames !== LONG_FRAMES)
+    throw new Error(`the long clip has ${frames} frames, not ${LONG_FRAMES}`);
   const template = await clip(path.join(dir, 'short-template.mov'), SHORT_SECONDS);
   const short = Array.from({ length: SHORT_CLIPS }, (_, i) => {
     const file = path.join(shortDir, `B001C${String(i + 1).padStart(3, '0')}.mov`);
