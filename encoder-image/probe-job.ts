@@ -24,6 +24,7 @@ import {
   proxyRootProblem,
   sourceProblem,
 } from './probe-checks.ts';
+import { fileVersion } from './file-version.ts';
 import { createProber, type Prober } from './probe-runner.ts';
 import type { WorkerContext } from './worker.ts';
 
@@ -213,9 +214,9 @@ type Tool = (file: string, args: string[]) => Promise<string>;
 function toolOutputCache(): Tool {
   const kept = new Map<string, Promise<string>>();
   return async (file, args) => {
-    const st = await withTimeout(stat(file)).catch(() => undefined);
-    if (!st) return runTool(file, args);
-    const key = [file, st.size, st.mtimeMs, ...args].join('\0');
+    const version = await fileVersion(file, (f) => withTimeout(stat(f)));
+    if (!version) return runTool(file, args);
+    const key = [version, ...args].join('\0');
     let out = kept.get(key);
     if (!out) {
       out = runTool(file, args);

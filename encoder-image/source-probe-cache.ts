@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
 import type { MediaInfo } from '../core/media/media-info.ts';
+import { fileVersion } from './file-version.ts';
 import type { Prober } from './probe-runner.ts';
 
 /**
@@ -11,10 +11,9 @@ export function sourceProbeCache(prober: Prober, max = 8): Prober {
   const kept = new Map<string, MediaInfo>();
   return {
     async probe(file, opts) {
-      const st = await stat(file).catch(() => undefined);
+      const key = await fileVersion(file);
       // Missing or unreadable: the prober says so in its own words.
-      if (!st) return prober.probe(file, opts);
-      const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+      if (!key) return prober.probe(file, opts);
       const hit = kept.get(key);
       if (hit) {
         // Most recently used last, so the oldest is the one dropped.
