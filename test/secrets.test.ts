@@ -192,11 +192,12 @@ for (const kind of ['requirepass', 'acl', 'tls'] as const) {
       redis = await startSecureRedis(kind);
       port = await freePort();
       box = sandboxFor(redis.url());
-      // Long enough for the ffmpeg encode to be seen while it runs.
+      // Long enough for the ffmpeg encode to be seen while it runs, also on a loaded machine
+      // where the 25 ms sampling falls behind (one 640x360 6-s encode was missed in CI).
       clip = await makeClip(path.join(box.root, 'media'), 'A001C001', 'h264-stereo', {
-        width: 640,
-        height: 360,
-        seconds: 6,
+        width: 1280,
+        height: 720,
+        seconds: 10,
       });
     });
     after(() => redis.stop());
