@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig, type LoadedConfig } from '../core/config/load.ts';
-import { createLogger, type Logger } from '../core/log.ts';
+import type { LoadedConfig, loadConfig } from '../core/config/load.ts';
+import type { createLogger, Logger } from '../core/log.ts';
 import type { OutputStream } from './progress/progress-view.ts';
 
 export interface CliIo {
@@ -27,7 +27,16 @@ export interface CliContext {
   run(command: Command, body: () => Promise<number>): Promise<void>;
 }
 
-export function createContext(io: CliIo): CliContext {
+/**
+ * The config loader and logger factory, passed in: the entry imports them only when a command
+ * runs, so `proxima --version` does not pay for zod, yaml and pino.
+ */
+export interface ContextDeps {
+  loadConfig: typeof loadConfig;
+  createLogger: typeof createLogger;
+}
+
+export function createContext(io: CliIo, deps: ContextDeps): CliContext {
   let cached: Loaded | undefined;
   const ctx: CliContext = {
     io,
@@ -35,8 +44,8 @@ export function createContext(io: CliIo): CliContext {
     verbose: false,
     load() {
       if (cached) return cached;
-      const loaded = loadConfig();
-      const logger = createLogger({ level: ctx.verbose ? 'debug' : loaded.config.log.level });
+      const loaded = deps.loadConfig();
+      const logger = deps.createLogger({ level: ctx.verbose ? 'debug' : loaded.config.log.level });
       cached = { loaded, logger };
       return cached;
     },

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { PROXIMA_VERSION } from '../core/version.ts';
 import { COMMANDS, commandsNeeded } from './command-loader.ts';
-import { createContext, type CliContext } from './context.ts';
+import { createContext, type CliContext, type ContextDeps } from './context.ts';
 import { printError } from './print-error.ts';
 
 export async function buildProgram(ctx: CliContext, argv: readonly string[]): Promise<Command> {
@@ -24,7 +24,24 @@ export async function buildProgram(ctx: CliContext, argv: readonly string[]): Pr
   return program;
 }
 
-const ctx = createContext({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+async function contextDeps(argv: readonly string[]): Promise<ContextDeps> {
+  if (commandsNeeded(argv.slice(2)).length > 0) {
+    const [config, log] = await Promise.all([
+      import('../core/config/load.ts'),
+      import('../core/log.ts'),
+    ]);
+    return { loadConfig: config.loadConfig, createLogger: log.createLogger };
+  }
+  const none = (): never => {
+    throw new Error('no command is loaded to need the config');
+  };
+  return { loadConfig: none, createLogger: none };
+}
+
+const ctx = createContext(
+  { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+  await contextDeps(process.argv),
+);
 try {
   await (await buildProgram(ctx, process.argv)).parseAsync(process.argv);
 } catch (err) {

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LevelWithSilent, type LoggerOptions as PinoOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type pinoPretty from 'pino-pretty';
 import { redactSerializedError, redactText } from './secrets/redact.ts';
 import { createStderrSink } from './stderr-sink.ts';
 
@@ -57,8 +58,17 @@ export function createLogger(options: LoggerOptions): Logger {
   if (usePretty) {
     return pino(
       base,
-      pretty({ destination: sink.stream, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }),
+      loadPretty()({ destination: sink.stream, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }),
     );
   }
   return pino(base, { write: sink.write });
+}
+
+/**
+ * pino-pretty, loaded only for a terminal: it and its dependencies are a third of what a
+ * command spends starting, and output to files and services never uses it.
+ */
+function loadPretty(): typeof pinoPretty {
+  const require = createRequire(import.meta.url);
+  return require('pino-pretty') as typeof pinoPretty;
 }
