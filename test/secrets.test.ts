@@ -162,9 +162,14 @@ function assertNoSecret(text: string, what: string): void {
 
 /** Every process below `pid`, sampled while it works: none may carry the password in argv. */
 function watchCommandLines(pid: number): { stop(): ProcInfo[] } {
-  const seen = new Map<number, ProcInfo>();
+  // Keyed by pid and command line: a child is first seen between fork and exec with its
+  // parent's line, and must be seen again once it has become ffmpeg.
+  const seen = new Map<string, ProcInfo>();
   const sample = () => {
-    for (const p of descendants(pid)) if (!seen.has(p.pid)) seen.set(p.pid, p);
+    for (const p of descendants(pid)) {
+      const key = `${p.pid} ${p.argv.join('\0')}`;
+      if (!seen.has(key)) seen.set(key, p);
+    }
   };
   sample();
   const timer = setInterval(sample, 25);
