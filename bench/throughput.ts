@@ -148,8 +148,9 @@ async function viaProxima(mediaDir: string, round: number): Promise<ProximaRun> 
   // see in `proxima status`, so the worker's own start is not counted against the batch.
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${port}/v1/workers`);
-    const body = (await res.json()) as { workers?: unknown[] };
-    if (body.workers?.length) break;
+    const body = (await res.json()) as { workers?: { concurrency: number }[] };
+    // A stack is a service started once: the batch is timed against every encode slot ready.
+    if ((body.workers ?? []).reduce((n, w) => n + w.concurrency, 0) >= PARALLEL) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const startup = seconds(upStart);

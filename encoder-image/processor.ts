@@ -43,6 +43,8 @@ export interface JobTracker {
 export interface ProcessorDeps {
   ffmpeg: FfmpegRunner;
   prober: Prober;
+  /** Probes the source (a cache of what was probed ahead); `prober` when absent. */
+  sourceProber?: Prober;
   logger: Logger;
   workerId: string;
   jobExpiresSec: number;
@@ -122,7 +124,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         return handOnOrFail(deps, job, token, data, unseenBy, err);
       });
       const preset = PRESETS[data.preset];
-      const source = await deps.prober.probe(data.source.path, { signal });
+      const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, { signal });
       checkEncodable(data.source.path, source);
 
       const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);

@@ -18,6 +18,8 @@ import { createHeldJobs, type StopOutcomeKind } from './held-jobs.ts';
 import { stalledIntervalFor } from './lock-watch.ts';
 import { sourceProbeCache } from './source-probe-cache.ts';
 import { createProber } from './probe-runner.ts';
+import { createJobLine } from './job-line.ts';
+import { createProbeAhead } from './probe-ahead.ts';
 import { createIdleWatch } from './idle-exit.ts';
 import { dispatchByName, type AnyProcessor } from './job-dispatch.ts';
 import { createProcessor } from './processor.ts';
@@ -28,6 +30,9 @@ import { stopBudget, stopSummary } from './stop-plan.ts';
 import { createSourceVisibility } from './source-visibility.ts';
 import { createRegistration } from './worker-registration.ts';
 import { createRedisWorkerDirectory } from '../gateway/queue/worker-directory.ts';
+
+/** A started job's ffmpeg gets going before the next jobs' sources are probed beside it. */
+const PROBE_AHEAD_DELAY_MS = 300;
 
 export interface WorkerOptions {
   brokerUrl: string;
@@ -169,11 +174,23 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     keepSeconds: config.broker.result_expires,
   });
   const prober = createProber(ffprobe.path, { guard, timeoutSeconds: config.worker.probe_seconds });
+  // One cache of source probes for clips, chunks and what is probed ahead of them.
+  const sourceProber = sourceProbeCache(prober, Math.max(8, 4 * concurrency));
+  const jobLine = createJobLine({ connection: redis, name: queueName });
+  const probeAhead = createProbeAhead({
+    nextSources: (count) => jobLine.nextSources(count),
+    prober: sourceProber,
+    count: concurrency,
+    delayMs: PROBE_AHEAD_DELAY_MS,
+    timeoutMs: config.worker.probe_seconds * 1000,
+    logger: log,
+  });
   const threads = encoderThreads(availableParallelism(), concurrency);
   const tracker = {
     started(jobId: string, source: string) {
       idle.started(jobId, source);
       registration.started(jobId, source);
+      probeAhead.kick();
     },
     ended(jobId: string) {
       idle.ended(jobId);
@@ -183,6 +200,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const inner = createProcessor({
     ffmpeg: ffmpegRunner,
     prober,
+    sourceProber,
     logger: log,
     workerId: id,
     jobExpiresSec: config.broker.job_expires,
@@ -207,7 +225,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const chunk = createChunkProcessor({
     ffmpeg: ffmpegRunner,
     prober,
-    sourceProber: sourceProbeCache(prober),
+    sourceProber,
     store: chunkStore,
     logger: log,
     workerId: id,
@@ -300,6 +318,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const left = (until: number) => Math.max(0, started + until - Date.now());
     held.stopping();
     idle.stop();
+    probeAhead.stop();
     log.info(
       { jobs: held.ids(), seconds: config.worker.stop_seconds },
       'stopping: no new jobs; running ones may finish until worker.stop_seconds nears, then go back to the queue',
@@ -324,7 +343,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopLockWatch();
     await withDeadline(registration.stop(), Math.max(200, left(budget.hardMs)));
     if (!closed) void worker.disconnect().catch(() => undefined);
-    await withDeadline(chunkQueue.close(), 1000);
+    await withDeadline(Promise.all([chunkQueue.close(), jobLine.close()]), 1000);
     redis.disconnect();
     const ofKind = (k: StopOutcomeKind) =>
       [...held.outcomes()].filter(([, o]) => o === k).map(([j]) => j);

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
-import { createProber, type Prober } from '../encoder-image/probe-runner.ts';
 import { sourceProbeCache } from '../encoder-image/source-probe-cache.ts';
-import { FFPROBE, runFfmpeg, TEST_SIZE } from './helpers/media.ts';
+import { countingProber } from './helpers/counting-prober.ts';
+import { runFfmpeg, TEST_SIZE } from './helpers/media.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'proxima-probe-cache-'));
 const clip = path.join(dir, 'A001.mov');
@@ -16,21 +16,6 @@ before(async () => {
   await runFfmpeg(sampleClipArgs('h264-stereo', clip, TEST_SIZE));
   copyFileSync(clip, other);
 });
-
-/** The real ffprobe, counting the files it was run on. */
-function countingProber(): { prober: Prober; runs: string[] } {
-  const real = createProber(FFPROBE);
-  const runs: string[] = [];
-  return {
-    runs,
-    prober: {
-      probe(file, opts) {
-        runs.push(path.basename(file));
-        return real.probe(file, opts);
-      },
-    },
-  };
-}
 
 test('a source probed once is not probed again while its size and time are the same', async () => {
   const { prober, runs } = countingProber();
