@@ -25,6 +25,22 @@ const EXTERNAL = [
   'ffmpeg-static',
 ];
 
+/**
+ * zod's index of every language it can word its messages in is half of zod's size in the bundle,
+ * and each command would compile it; its messages are English (zod's default), so the index
+ * resolves to the English one alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js') }
+        : undefined,
+    );
+  },
+};
+
 rmSync(dist, { recursive: true, force: true });
 execFileSync(
   process.execPath,
@@ -44,6 +60,10 @@ await build({
   target: 'node20',
   external: EXTERNAL,
   sourcemap: true,
+  // Less text for every command to read and compile at start; names stay for stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
   // The bundled CommonJS packages call require() for Node's own modules.
   banner: {
