@@ -208,14 +208,23 @@ test('purging a watched batch ends its stream with a fresh snapshot and done', a
   }
 });
 
-test('idle streams get heartbeat comments, and a client that leaves is unsubscribed', async () => {
+test('idle streams get heartbeat comments and read nothing of the queue meanwhile; a client that leaves is unsubscribed', async () => {
   let subscribed = 0;
+  let reads = 0;
   const h = await gatewayHarness(redis.url, {
     options: { heartbeatMs: 40 },
     wrap: (repos) => ({
       ...repos,
       queue: {
         ...repos.queue,
+        states(ids: readonly string[]) {
+          reads++;
+          return repos.queue.states(ids);
+        },
+        getJobs(ids: readonly string[]) {
+          reads++;
+          return repos.queue.getJobs(ids);
+        },
         subscribe(listener: (e: QueueEvent) => void) {
           subscribed++;
           const off = repos.queue.subscribe(listener);
@@ -232,12 +241,15 @@ test('idle streams get heartbeat comments, and a client that leaves is unsubscri
     const reader = await openEvents(h, batch.id);
     assert.equal((await nextEvent(reader))?.type, 'snapshot');
     assert.equal(subscribed, 1);
+    const readsBefore = reads;
     // No event comes while nothing happens, but heartbeats (every 40 ms) do.
     await assert.rejects(reader.next(400), /timed out/);
     assert.ok(
       reader.comments.filter((c) => c === 'heartbeat').length >= 2,
       `heartbeats: ${JSON.stringify(reader.comments)}`,
     );
+    // However many jobs the batch has, an idle stream costs the broker nothing.
+    assert.equal(reads - readsBefore, 0);
 
     await reader.cancel();
     await until(() => subscribed === 0 || undefined, 'the stream to unsubscribe', 5_000);

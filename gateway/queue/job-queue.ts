@@ -5,6 +5,7 @@ import { chunkJobId, isChunkJobId } from '../../core/job/chunk-id.ts';
 import type { ChunkView, EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
 import type { Logger } from '../../core/log.ts';
 import type { QueueLoad } from '../autoscale/policy.ts';
+import { parseStored, readJobFields, readJobStates } from './job-reads.ts';
 
 /** A job as BullMQ stores it; payload, progress and result still unvalidated. */
 export interface StoredJob {
@@ -33,6 +34,11 @@ export type QueueEvent =
    * lost (a broker that restarted lost its last writes), so listeners re-read what they follow.
    */
   | { type: 'reconnected' }
+  /**
+   * Events were trimmed from the broker's event stream before this gateway read them (it fell
+   * more than the stream's length behind): listeners re-read what they follow.
+   */
+  | { type: 'missed' }
   /** The queue is shutting down; no event follows. */
   | { type: 'closed' };
 
@@ -79,6 +85,8 @@ export interface BullJobQueueOptions {
   /** broker.queue: chunked clips' records are kept under it (see keys.clip). */
   clipQueue: string;
   logger: Logger;
+  /** How often to check that no event was trimmed unread (one O(1) read). */
+  missedCheckMs?: number;
 }
 
 const CHUNK = 500;
@@ -109,6 +117,9 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
   });
 
   const chunkStore = createChunkStore(connection, options.clipQueue, options.keepSeconds);
+  // Every key of the queue starts with it: "bull:<name>:".
+  const prefix = `${queue.qualifiedName}:`;
+  const rawStates = (ids: readonly string[]) => readJobStates(connection, prefix, ids);
   /** Chunks of the clips among `jobs` that were split: one round trip when none was. */
   const withChunks = async (jobs: (StoredJob | null)[]): Promise<(StoredJob | null)[]> => {
     const ids = jobs.map((j) => j?.id ?? '');
@@ -119,7 +130,7 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
         if (!job || !split) return job;
         const chunkIds = split.chunks.map((c) => chunkJobId(job.id, split.generation, c.index));
         const [states, workers] = await Promise.all([
-          Promise.all(chunkIds.map((id) => queue.getJobState(id))),
+          rawStates(chunkIds),
           chunkStore.workers(job.id),
         ]);
         const finished = job.state === 'completed';
@@ -152,14 +163,38 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     lost = false;
     emit({ type: 'reconnected' });
   });
-  events.on('active', ({ jobId }) => emit({ type: 'active', jobId }));
-  events.on('progress', ({ jobId, data }) => emit({ type: 'progress', jobId, data }));
-  events.on('completed', ({ jobId, returnvalue }) =>
-    emit({ type: 'completed', jobId, returnvalue }),
+  // The id of the newest event read: the stream's oldest entry past it means some were trimmed
+  // unread, which is checked here once for every listener instead of each re-reading its jobs.
+  let lastRead = last[0]?.[0] ?? '0-0';
+  const read = (id: string, event: QueueEvent) => {
+    if (streamIdAfter(id, lastRead)) lastRead = id;
+    emit(event);
+  };
+  events.on('active', ({ jobId }, id) => read(id, { type: 'active', jobId }));
+  events.on('progress', ({ jobId, data }, id) => read(id, { type: 'progress', jobId, data }));
+  events.on('completed', ({ jobId, returnvalue }, id) =>
+    read(id, { type: 'completed', jobId, returnvalue }),
   );
-  events.on('failed', ({ jobId, failedReason }) => emit({ type: 'failed', jobId, failedReason }));
-  events.on('waiting', ({ jobId }) => emit({ type: 'waiting', jobId }));
-  events.on('removed', ({ jobId }) => emit({ type: 'removed', jobId }));
+  events.on('failed', ({ jobId, failedReason }, id) =>
+    read(id, { type: 'failed', jobId, failedReason }),
+  );
+  events.on('waiting', ({ jobId }, id) => read(id, { type: 'waiting', jobId }));
+  events.on('removed', ({ jobId }, id) => read(id, { type: 'removed', jobId }));
+  const missedTimer = setInterval(() => {
+    void connection.xrange(queue.keys.events!, '-', '+', 'COUNT', 1).then(
+      (first) => {
+        const oldest = first[0]?.[0];
+        // Everything up to `oldest` is gone; what came after lastRead and before it was lost.
+        if (oldest && streamIdAfter(oldest, nextStreamId(lastRead))) {
+          logger.warn({ lastRead, oldest }, 'queue events trimmed before they were read');
+          lastRead = oldest;
+          emit({ type: 'missed' });
+        }
+      },
+      () => {},
+    );
+  }, options.missedCheckMs ?? 15_000);
+  missedTimer.unref();
 
   const jobOptions = (id: string): JobsOptions => ({
     jobId: id,
@@ -203,7 +238,7 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       const split = splits[i];
       return split ? split.chunks.map((c) => chunkJobId(clip, split.generation, c.index)) : [];
     });
-    const states = await inChunks(ids, (id) => queue.getJobState(id));
+    const states = await rawStates(ids);
     const count = (...wanted: string[]) => states.filter((s) => wanted.includes(s)).length;
     return {
       waiting: count('waiting', 'prioritized'),
@@ -220,19 +255,30 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
   return {
     name,
     async getJobs(ids) {
-      const jobs = await inChunks(ids, async (id) => {
-        // State first: a job finishes in one atomic step, so a hash read after a finished state
-        // holds its result or reason; read the other way round, a job that finished in
-        // between would show as failed or done without them.
-        const state = normaliseState(await queue.getJobState(id));
-        const job = await queue.getJob(id);
-        if (!job) return null;
-        return stored(job, state === 'unknown' ? normaliseState(await job.getState()) : state);
+      // States first: a job finishes in one atomic step, so a hash read after a finished state
+      // holds its result or reason; read the other way round, a job that finished in between
+      // would show as failed or done without them.
+      const states = await rawStates(ids);
+      const fields = await readJobFields(connection, prefix, ids);
+      const jobs = fields.map((f, i): StoredJob | null => {
+        if (!f) return null;
+        let state = normaliseState(states[i] ?? 'unknown');
+        // Added between the two reads: it exists, so it is waiting at least.
+        if (state === 'unknown') state = 'waiting';
+        return {
+          id: ids[i]!,
+          state,
+          data: parseStored(f.data),
+          attemptsMade: f.attemptsMade,
+          progress: parseStored(f.progress, 0),
+          returnvalue: parseStored(f.returnvalue),
+          failedReason: f.failedReason || null,
+        };
       });
       return withChunks(jobs);
     },
     async states(ids) {
-      return inChunks(ids, async (id) => normaliseState(await queue.getJobState(id)));
+      return (await rawStates(ids)).map(normaliseState);
     },
     async addJobs(jobs) {
       for (let i = 0; i < jobs.length; i += CHUNK) {
@@ -313,6 +359,7 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
     },
     close() {
       closing ??= (async () => {
+        clearInterval(missedTimer);
         emit({ type: 'closed' });
         listeners.clear();
         await events.close().catch(() => {});
@@ -320,18 +367,6 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       })();
       return closing;
     },
-  };
-}
-
-function stored(job: Job, state: JobState): StoredJob {
-  return {
-    id: job.id ?? '',
-    state,
-    data: job.data,
-    attemptsMade: job.attemptsMade,
-    progress: job.progress,
-    returnvalue: job.returnvalue,
-    failedReason: job.failedReason || null,
   };
 }
 
@@ -360,4 +395,17 @@ async function inChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>):
     out.push(...(await Promise.all(items.slice(i, i + CHUNK).map(fn))));
   }
   return out;
+}
+
+/** Redis stream ids ("ms-seq"): whether a comes after b. */
+export function streamIdAfter(a: string, b: string): boolean {
+  const [am = 0n, as = 0n] = a.split('-').map((x) => BigInt(x));
+  const [bm = 0n, bs = 0n] = b.split('-').map((x) => BigInt(x));
+  return am > bm || (am === bm && as > bs);
+}
+
+/** The id right after `id`: the first one a reader that has read `id` has not. */
+function nextStreamId(id: string): string {
+  const [ms = '0', seq = '0'] = id.split('-');
+  return `${ms}-${BigInt(seq) + 1n}`;
 }

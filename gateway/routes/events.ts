@@ -33,7 +33,8 @@ export function eventRoutes(deps: AppDeps): Hono {
     const members = new Set(record.jobIds);
     const inbox = new Inbox<QueueEvent>();
     const unsubscribe = deps.queue.subscribe((e) => {
-      if (e.type === 'closed' || e.type === 'reconnected' || members.has(e.jobId)) inbox.push(e);
+      if (e.type === 'closed' || e.type === 'reconnected' || e.type === 'missed') inbox.push(e);
+      else if (members.has(e.jobId)) inbox.push(e);
     });
     let snapshot: BatchView;
     try {
@@ -88,7 +89,6 @@ async function followBatch(args: FollowArgs): Promise<void> {
   };
 
   await sendSnapshot(args.snapshot);
-  let checkedAt = Date.now();
   for (;;) {
     if (stream.aborted || stream.closed) return;
     if ([...states.values()].every(isTerminal)) {
@@ -117,14 +117,8 @@ async function followBatch(args: FollowArgs): Promise<void> {
         else if (event) await send(event);
       }
     }
-    // An event lost to a broker restart would leave the stream waiting forever; re-reading the
-    // unfinished jobs every heartbeat, busy or idle, catches it.
-    const due = Date.now() - checkedAt >= heartbeatMs;
-    if (due || resync) checkedAt = Date.now();
-    if (!resync && due) {
-      const pending = [...states].filter(([, s]) => !isTerminal(s)).map(([jobId]) => jobId);
-      resync = (await queue.states(pending)).some(isTerminal);
-    }
+    // Events a broker restart or the stream's trimming lost come as 'reconnected' or 'missed'
+    // (see JobQueue): a heartbeat of an idle stream reads nothing from Redis.
     if (resync) await sendSnapshot(await readBatchView(queue, record));
   }
 }
@@ -132,7 +126,7 @@ async function followBatch(args: FollowArgs): Promise<void> {
 /** The client-facing event for a queue event, updating `states`; 'resync' when only a new snapshot can say what changed. */
 function translate(e: QueueEvent, states: Map<string, JobState>): BatchEvent | 'resync' | null {
   if (e.type === 'closed') return null;
-  if (e.type === 'reconnected') return 'resync';
+  if (e.type === 'reconnected' || e.type === 'missed') return 'resync';
   const before = states.get(e.jobId);
   // A progress report can reach the broker after the job's end (the worker sends it without
   // waiting); a job that really runs again is announced by 'waiting', which resyncs.
