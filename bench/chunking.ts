@@ -33,9 +33,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { freePort } from '../cli/stack/embedded-redis.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
+import { userEnv } from './user-env.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -227,26 +227,15 @@ async function startFarm(name: string, cores: number[], chunking: boolean): Prom
   mkdirSync(logs, { recursive: true });
   const redisPort = await freePort();
   const gatewayPort = await freePort();
-  const configFile = path.join(root, 'config.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      paths: { proxy_root: path.join(root, 'proxies') },
-      broker: { url: `redis://127.0.0.1:${redisPort}`, queue: 'bench' },
-      gateway: { listen: `127.0.0.1:${gatewayPort}`, url: `http://127.0.0.1:${gatewayPort}` },
-      // One job per worker: each worker is one core. nice 0, so both sides of a comparison
-      // compete for the CPU the same way with whatever else runs on the machine.
-      worker: { concurrency: 1, nice: 0 },
-      chunking: { enabled: chunking, min_seconds: MIN_SECONDS, chunk_seconds: CHUNK_SECONDS },
-      log: { level: 'info' },
-    }),
-  );
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PROXIMA_')) env[k] = v;
-  Object.assign(env, {
-    PROXIMA_CONFIG: configFile,
-    XDG_STATE_HOME: path.join(root, 'state'),
-    XDG_CONFIG_HOME: path.join(root, 'config'),
+  const env = userEnv(root, {
+    paths: { proxy_root: path.join(root, 'proxies') },
+    broker: { url: `redis://127.0.0.1:${redisPort}`, queue: 'bench' },
+    gateway: { listen: `127.0.0.1:${gatewayPort}`, url: `http://127.0.0.1:${gatewayPort}` },
+    // One job per worker: each worker is one core. nice 0, so both sides of a comparison
+    // compete for the CPU the same way with whatever else runs on the machine.
+    worker: { concurrency: 1, nice: 0 },
+    chunking: { enabled: chunking, min_seconds: MIN_SECONDS, chunk_seconds: CHUNK_SECONDS },
+    log: { level: 'info' },
   });
 
   const procs: Proc[] = [];

@@ -11,13 +11,13 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { freePort } from '../cli/stack/embedded-redis.ts';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
 import { PROBE_ARGS, parseProbe } from '../core/media/parse-probe.ts';
 import { encoderThreads, PRESETS } from '../core/presets/presets.ts';
+import { userEnv } from './user-env.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/proxima.js', import.meta.url));
@@ -112,22 +112,11 @@ interface ProximaRun {
 async function viaProxima(mediaDir: string, round: number): Promise<ProximaRun> {
   const root = path.join(dir, `proxima-${round}`);
   const port = await freePort();
-  const configFile = path.join(root, 'config.yaml');
   mkdirSync(root);
-  writeFileSync(
-    configFile,
-    stringify({
-      paths: { proxy_root: path.join(root, 'proxies') },
-      gateway: { listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` },
-      log: { level: 'warn' },
-    }),
-  );
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PROXIMA_')) env[k] = v;
-  Object.assign(env, {
-    PROXIMA_CONFIG: configFile,
-    XDG_STATE_HOME: path.join(root, 'state'),
-    XDG_CONFIG_HOME: path.join(root, 'config'),
+  const env = userEnv(root, {
+    paths: { proxy_root: path.join(root, 'proxies') },
+    gateway: { listen: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` },
+    log: { level: 'warn' },
   });
 
   const upStart = process.hrtime.bigint();

@@ -3,6 +3,7 @@ import {
   encodeResultSchema,
   progressSchema,
   type BatchCounts,
+  type BatchJobFilterState,
   type BatchSummary,
   type BatchView,
   type JobError,
@@ -89,6 +90,12 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL.has(state);
 }
 
+/** The group of the batch's counts a state falls in (waiting includes prioritized and delayed). */
+export function stateGroup(s: JobState): BatchJobFilterState {
+  if (s === 'waiting' || s === 'prioritized' || s === 'delayed') return 'waiting';
+  return s;
+}
+
 export function countStates(states: Iterable<JobState>): BatchCounts {
   const c: BatchCounts = { total: 0, waiting: 0, active: 0, completed: 0, failed: 0 };
   for (const s of states) {
@@ -148,5 +155,49 @@ export async function readBatchSummary(
     ...(record.resolve && {
       resolve: { project: record.resolve.project, timelines: record.resolve.timelines },
     }),
+  };
+}
+
+export interface BatchPageQuery {
+  offset: number;
+  limit: number;
+  state?: BatchJobFilterState;
+  /** Case-insensitive text the job's source path (as the editor queued it) contains. */
+  text?: string;
+}
+
+/**
+ * One page of a batch's jobs, filtered, with the whole batch's counts. Reads every job's state
+ * (one script call per few thousand jobs) but the full record of the page's jobs only, so it
+ * costs the same for a batch of ten or ten thousand.
+ */
+export async function readBatchPage(
+  queue: JobQueue,
+  record: BatchRecord,
+  query: BatchPageQuery,
+): Promise<BatchView> {
+  const ids = record.jobIds;
+  const states = await queue.states(ids);
+  const needle = query.text?.toLowerCase();
+  const matching: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (query.state && stateGroup(states[i]!) !== query.state) continue;
+    if (needle) {
+      const shown = record.editorPaths?.[i]?.source ?? ids[i]!;
+      if (!shown.toLowerCase().includes(needle)) continue;
+    }
+    matching.push(i);
+  }
+  const page = matching.slice(query.offset, query.offset + query.limit);
+  const jobs = await readJobViews(
+    queue,
+    page.map((i) => ids[i]!),
+    record.preset,
+    record.editorPaths ? page.map((i) => record.editorPaths![i]!) : [],
+  );
+  return {
+    ...batchViewFrom(record, jobs),
+    counts: countStates(states),
+    page: { offset: query.offset, limit: query.limit, matched: matching.length },
   };
 }

@@ -271,6 +271,95 @@ test('queueing the same sources again adds no jobs and counts them as deduplicat
   });
 });
 
+test('a batch reads back a page at a time, filtered by state or text, with the whole batch counted', async () => {
+  await withGateway(
+    async ({ app, inspect, config }) => {
+      const paths = Array.from(
+        { length: 250 },
+        (_, i) => `/media/pg/clip-${String(i).padStart(3, '0')}.mp4`,
+      );
+      const queued = enqueueResponseSchema.parse(
+        await (await post(app, '/v1/batches', enqueueBody(paths))).json(),
+      );
+      const id = queued.batch.id;
+      // Every file ending in 7 fails; the rest are encoded.
+      const w = startTestWorker(redis.url, config.broker.queue, async (job) => {
+        const data = encodeJobSchema.parse(job.data);
+        if (data.source.path.endsWith('7.mp4')) {
+          throw new Error(
+            encodeJobError(new MediaError('SOURCE_CORRUPT', 'corrupt', 'copy it again')),
+          );
+        }
+        return encodeResult(data.proxyPath);
+      });
+      await until(
+        async () => {
+          const c = await inspect.getJobCounts('completed', 'failed');
+          return (c.completed ?? 0) + (c.failed ?? 0) === 250;
+        },
+        'the batch to finish',
+        60_000,
+      );
+      await w.close();
+      const get = async (query: string) => {
+        const res = await app.request(`/v1/batches/${id}${query}`);
+        assert.equal(res.status, 200, query);
+        return batchViewSchema.parse(await res.json());
+      };
+
+      const first = await get('?limit=100');
+      assert.deepEqual(first.counts, {
+        total: 250,
+        waiting: 0,
+        active: 0,
+        completed: 225,
+        failed: 25,
+      });
+      assert.deepEqual(first.page, { offset: 0, limit: 100, matched: 250 });
+      assert.deepEqual(
+        first.jobs.map((j) => j.source),
+        paths.slice(0, 100),
+      );
+      const last = await get('?limit=100&offset=200');
+      assert.deepEqual(
+        last.jobs.map((j) => j.source),
+        paths.slice(200),
+      );
+
+      const failed = await get('?state=failed&limit=10&offset=20');
+      assert.deepEqual(failed.page, { offset: 20, limit: 10, matched: 25 });
+      assert.deepEqual(
+        failed.jobs.map((j) => [j.source, j.state, j.error?.code]),
+        [207, 217, 227, 237, 247].map((n) => [
+          `/media/pg/clip-${n}.mp4`,
+          'failed',
+          'SOURCE_CORRUPT',
+        ]),
+      );
+      // Text matches the source path, whatever its case; the counts stay the whole batch's.
+      const found = await get('?q=CLIP-12');
+      assert.equal(found.page?.matched, 10);
+      assert.deepEqual(
+        found.jobs.map((j) => j.source),
+        paths.slice(120, 130),
+      );
+      assert.equal(found.counts.total, 250);
+      assert.equal(
+        (await get('?q=clip-12&state=failed')).jobs[0]?.source,
+        '/media/pg/clip-127.mp4',
+      );
+
+      // Without paging, the whole batch as before.
+      const whole = await get('');
+      assert.equal(whole.jobs.length, 250);
+      assert.equal(whole.page, undefined);
+      const bad = await apiError(await app.request(`/v1/batches/${id}?state=done`), 400);
+      assert.match(bad.message, /state/);
+    },
+    { config: { worker: { attempts: 1 } } },
+  );
+});
+
 test('a job that failed is retried when its source is queued again', async () => {
   await withGateway(
     async ({ app, inspect, config }) => {

@@ -254,8 +254,30 @@ export const batchViewSchema = z.strictObject({
   skipped: z.array(skippedFileSchema).default([]),
   /** Only on batches queued from DaVinci Resolve. */
   resolve: resolveLinksSchema.optional(),
+  /**
+   * Only when a page was asked for (GET /v1/batches/:id?limit=...): `jobs` holds that page of
+   * the jobs matching the filter, `counts` stay the whole batch's.
+   */
+  page: z
+    .strictObject({
+      offset: z.number().int(),
+      limit: z.number().int(),
+      /** Jobs of the batch matching the filter (state, text), across every page. */
+      matched: z.number().int(),
+    })
+    .optional(),
 });
 export type BatchView = z.output<typeof batchViewSchema>;
+
+/** What a batch's jobs can be filtered by: the groups its counts have, and gone (unknown). */
+export const batchJobFilterStateSchema = z.enum([
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+  'unknown',
+]);
+export type BatchJobFilterState = z.output<typeof batchJobFilterStateSchema>;
 
 export const enqueueResponseSchema = z.strictObject({
   batch: batchViewSchema,

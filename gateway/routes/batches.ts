@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import {
+  batchJobFilterStateSchema,
   batchListResponseSchema,
   batchViewSchema,
   enqueueResponseSchema,
@@ -11,13 +12,21 @@ import { enqueueBatch } from '../enqueue.ts';
 import { bodyTooLarge, HttpError, notFound } from '../errors.ts';
 import { batchIdParam } from '../ids.ts';
 import { respond } from '../respond.ts';
-import { readBatchSummary, readBatchView } from '../views.ts';
+import { readBatchPage, readBatchSummary, readBatchView } from '../views.ts';
 
 /** 10000 sources with paths of a few hundred characters fit with room to spare. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** Without any of these, the whole batch as before; with one, a page (default 100 jobs). */
+const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+  state: batchJobFilterStateSchema.optional(),
+  q: z.string().max(1000).optional(),
 });
 
 export function batchNotFound(id: string): HttpError {
@@ -62,9 +71,19 @@ export function batchRoutes(deps: AppDeps): Hono {
 
   app.get('/batches/:id', async (c) => {
     const id = batchIdParam(c.req.param('id'));
+    const query = pageQuerySchema.parse(c.req.query(), { reportInput: true });
     const record = await deps.batches.get(id);
     if (!record) throw batchNotFound(id);
-    return respond(c, batchViewSchema, await readBatchView(deps.queue, record));
+    const paged = Object.values(query).some((v) => v !== undefined);
+    const view = paged
+      ? await readBatchPage(deps.queue, record, {
+          offset: query.offset ?? 0,
+          limit: query.limit ?? 100,
+          state: query.state,
+          text: query.q || undefined,
+        })
+      : await readBatchView(deps.queue, record);
+    return respond(c, batchViewSchema, view);
   });
 
   return app;
