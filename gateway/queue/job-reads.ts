@@ -53,11 +53,12 @@ export async function readJobStates(
   ids: readonly string[],
 ): Promise<string[]> {
   const r = withStates(redis);
-  const out: string[] = [];
+  const calls: Promise<string[]>[] = [];
+  // Sent together: Redis runs them one after the other, without a round trip between.
   for (let i = 0; i < ids.length; i += PER_CALL) {
-    out.push(...(await r.proximaJobStates(prefix, ...ids.slice(i, i + PER_CALL))));
+    calls.push(r.proximaJobStates(prefix, ...ids.slice(i, i + PER_CALL)));
   }
-  return out;
+  return (await Promise.all(calls)).flat();
 }
 
 /** The fields of a job's hash the gateway shows, still unparsed; null when the hash is gone. */
