@@ -216,6 +216,8 @@ export async function enqueueBatch(
     });
 
   const ids = plan.jobs.map((j) => j.jobId);
+  /** The payloads this request added as new jobs, by id. */
+  const added = new Map<string, EncodeJob>();
   if (plan.reencode) {
     for (const j of plan.jobs) await deps.queue.reencode({ id: j.jobId, data: payload(j) });
   } else {
@@ -227,7 +229,9 @@ export async function enqueueBatch(
     // Largest files first: long clips start early and their chunks spread over the workers
     // while the short ones fill the gaps, instead of one long clip finishing last.
     const bySize = [...fresh].sort((a, b) => b.source.size - a.source.size);
-    await deps.queue.addJobs(bySize.map((j) => ({ id: j.jobId, data: payload(j) })));
+    const newJobs = bySize.map((j) => ({ id: j.jobId, data: payload(j) }));
+    for (const j of newJobs) added.set(j.id, j.data);
+    await deps.queue.addJobs(newJobs);
     for (const j of failed) await deps.queue.retryFailed({ id: j.jobId, data: payload(j) });
     // Without the reencode flag: should a good proxy turn up meanwhile, the worker reuses it.
     for (const j of stale) await deps.queue.reencode({ id: j.jobId, data: payload(j) });
@@ -247,15 +251,33 @@ export async function enqueueBatch(
 
   // Read back rather than trusting what we sent: a job that another request queued first keeps
   // that request's payload, and so counts as deduplicated even if it was unknown a moment ago.
-  const stored = await deps.queue.getJobs(ids);
-  const views = stored.map((job, i) => {
+  // Only whose payload each job carries is read for all of them; a job this request added with
+  // its own payload is shown from that payload, and only the others are read in full.
+  const [owners, states] = await Promise.all([deps.queue.batchesOf(ids), deps.queue.states(ids)]);
+  // One a worker has taken already is read in full too: it may even have finished.
+  const unstarted = new Set(['waiting', 'prioritized', 'delayed']);
+  const readIds = ids.filter(
+    (id, i) => !(added.has(id) && owners[i] === batchId && unstarted.has(states[i]!)),
+  );
+  const read = new Map<string, StoredJob | null>();
+  (await deps.queue.getJobs(readIds)).forEach((job, i) => read.set(readIds[i]!, job));
+  const views = ids.map((id, i) => {
     const editor = plan.jobs[i]!.editor;
-    return job
-      ? jobViewFrom(job, plan.preset, editor)
-      : missingJobView(ids[i]!, plan.preset, editor);
+    const own = read.has(id) ? undefined : added.get(id);
+    const job: StoredJob | null = own
+      ? {
+          id,
+          state: states[i]!,
+          data: own,
+          attemptsMade: 0,
+          progress: null,
+          returnvalue: null,
+          failedReason: null,
+        }
+      : (read.get(id) ?? null);
+    if (!job) return missingJobView(id, plan.preset, editor);
+    return jobViewFrom(job, plan.preset, editor, own);
   });
-  const deduplicated = stored.filter(
-    (job) => job !== null && (job.data as { batchId?: unknown } | null)?.batchId !== batchId,
-  ).length;
+  const deduplicated = owners.filter((owner) => owner !== null && owner !== batchId).length;
   return { batch: batchViewFrom(record, views), deduplicated };
 }

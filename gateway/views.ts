@@ -6,6 +6,7 @@ import {
   type BatchJobFilterState,
   type BatchSummary,
   type BatchView,
+  type EncodeJob,
   type JobError,
   type JobState,
   type JobView,
@@ -54,8 +55,12 @@ export function jobViewFrom(
   job: StoredJob,
   fallbackPreset: BatchRecord['preset'],
   editor?: EditorPaths,
+  /** job.data as already validated by the caller (a payload it just built): not parsed again. */
+  parsed?: EncodeJob,
 ): JobView {
-  const data = encodeJobSchema.safeParse(job.data);
+  const data = parsed
+    ? ({ success: true, data: parsed } as const)
+    : encodeJobSchema.safeParse(job.data);
   const progress = progressSchema.safeParse(job.progress);
   const payload = data.success ? data.data : null;
   const farmSource = payload?.source.path ?? '';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { readJobFields, readJobStates } from '../gateway/queue/job-reads.ts';
+import { readJobBatches, readJobFields, readJobStates } from '../gateway/queue/job-reads.ts';
 import { streamIdAfter } from '../gateway/queue/job-queue.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
@@ -112,4 +112,17 @@ test('stream ids compare by time, then sequence, as numbers', () => {
   assert.ok(streamIdAfter('1700000000000-10', '1700000000000-9'));
   assert.ok(!streamIdAfter('1700000000000-9', '1700000000000-9'));
   assert.ok(!streamIdAfter('0-0', '1-0'));
+});
+
+test('the batch each stored payload names, read without the payloads', async () => {
+  const prefix = `bull:batches-${Date.now()}:`;
+  await connection.hset(`${prefix}a`, 'data', JSON.stringify({ batchId: 'b-1', source: {} }));
+  await connection.hset(`${prefix}b`, 'data', JSON.stringify({ source: {} }));
+  await connection.hset(`${prefix}c`, 'data', 'not json');
+  assert.deepEqual(await readJobBatches(connection, prefix, ['a', 'b', 'c', 'gone']), [
+    'b-1',
+    null,
+    null,
+    null,
+  ]);
 });

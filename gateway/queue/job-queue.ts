@@ -5,7 +5,7 @@ import { chunkJobId, isChunkJobId } from '../../core/job/chunk-id.ts';
 import type { ChunkView, EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
 import type { Logger } from '../../core/log.ts';
 import type { QueueLoad } from '../autoscale/policy.ts';
-import { parseStored, readJobFields, readJobStates } from './job-reads.ts';
+import { parseStored, readJobBatches, readJobFields, readJobStates } from './job-reads.ts';
 
 /** A job as BullMQ stores it; payload, progress and result still unvalidated. */
 export interface StoredJob {
@@ -53,6 +53,8 @@ export interface JobQueue {
   /** null for an id BullMQ does not know (never added, purged or expired). */
   getJobs(ids: readonly string[]): Promise<(StoredJob | null)[]>;
   states(ids: readonly string[]): Promise<JobState[]>;
+  /** The batch whose payload each job carries (the request that queued it); null: none. */
+  batchesOf(ids: readonly string[]): Promise<(string | null)[]>;
   /** An id already in the queue is left as it is. */
   addJobs(jobs: readonly NewJob[]): Promise<void>;
   /** Replaces a failed job's payload and queues it again; false when it is not failed (any more). */
@@ -276,6 +278,9 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
         };
       });
       return withChunks(jobs);
+    },
+    async batchesOf(ids) {
+      return readJobBatches(connection, prefix, ids);
     },
     async states(ids) {
       return (await rawStates(ids)).map(normaliseState);

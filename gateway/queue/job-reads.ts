@@ -30,20 +30,55 @@ end
 return out
 `;
 
+/** The batch each job's stored payload names (data.batchId), false when none or no job. */
+const BATCH_OF_LUA = `
+local prefix = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local data = redis.call('HGET', prefix .. ARGV[i], 'data')
+  local batch = false
+  if data then
+    local ok, decoded = pcall(cjson.decode, data)
+    if ok and type(decoded) == 'table' and type(decoded.batchId) == 'string' then
+      batch = decoded.batchId
+    end
+  end
+  out[#out + 1] = batch
+end
+return out
+`;
+
 /** Ids per script call: each call holds Redis for a few milliseconds at most. */
 const PER_CALL = 2000;
 
-type WithStates = Redis & {
+type WithScripts = Redis & {
   proximaJobStates(...args: string[]): Promise<string[]>;
+  proximaBatchOf(...args: string[]): Promise<(string | null)[]>;
 };
 
-function withStates(redis: Redis): WithStates {
-  const r = redis as WithStates;
+function withStates(redis: Redis): WithScripts {
+  const r = redis as WithScripts;
   if (typeof r.proximaJobStates !== 'function') {
-    // ioredis sends it by its SHA and loads it once when Redis does not know it (a restart).
+    // ioredis sends them by their SHA and loads them once when Redis does not know them.
     redis.defineCommand('proximaJobStates', { numberOfKeys: 0, lua: STATES_LUA });
+    redis.defineCommand('proximaBatchOf', { numberOfKeys: 0, lua: BATCH_OF_LUA });
   }
   return r;
+}
+
+/** The batch whose request queued each job (its payload's batchId); null: no job or none. */
+export async function readJobBatches(
+  redis: Redis,
+  prefix: string,
+  ids: readonly string[],
+): Promise<(string | null)[]> {
+  const r = withStates(redis);
+  const calls: Promise<(string | null)[]>[] = [];
+  for (let i = 0; i < ids.length; i += PER_CALL) {
+    calls.push(r.proximaBatchOf(prefix, ...ids.slice(i, i + PER_CALL)));
+  }
+  // Lua's false arrives as null.
+  return (await Promise.all(calls)).flat().map((b) => (typeof b === 'string' ? b : null));
 }
 
 /** BullMQ's raw states ('waiting-children' included) of `ids`, in order; `prefix` ends in ':'. */
