@@ -22,7 +22,13 @@ import { isBelowMediaRoot } from './media-roots.ts';
 import type { ProxyInspector } from './proxy-inspector.ts';
 import type { BatchRecord, BatchStore } from './queue/batch-store.ts';
 import type { JobQueue, StoredJob } from './queue/job-queue.ts';
-import { batchViewFrom, jobViewFrom, missingJobView, type EditorPaths } from './views.ts';
+import {
+  batchViewFrom,
+  jobViewFrom,
+  missingJobView,
+  stateGroup,
+  type EditorPaths,
+} from './views.ts';
 
 export interface PlannedJob {
   jobId: string;
@@ -255,9 +261,8 @@ export async function enqueueBatch(
   // its own payload is shown from that payload, and only the others are read in full.
   const [owners, states] = await Promise.all([deps.queue.batchesOf(ids), deps.queue.states(ids)]);
   // One a worker has taken already is read in full too: it may even have finished.
-  const unstarted = new Set(['waiting', 'prioritized', 'delayed']);
   const readIds = ids.filter(
-    (id, i) => !(added.has(id) && owners[i] === batchId && unstarted.has(states[i]!)),
+    (id, i) => !(added.has(id) && owners[i] === batchId && stateGroup(states[i]!) === 'waiting'),
   );
   const read = new Map<string, StoredJob | null>();
   (await deps.queue.getJobs(readIds)).forEach((job, i) => read.set(readIds[i]!, job));

@@ -105,10 +105,9 @@ export function countStates(states: Iterable<JobState>): BatchCounts {
   const c: BatchCounts = { total: 0, waiting: 0, active: 0, completed: 0, failed: 0 };
   for (const s of states) {
     c.total++;
-    if (s === 'waiting' || s === 'prioritized' || s === 'delayed') c.waiting++;
-    else if (s === 'active') c.active++;
-    else if (s === 'completed') c.completed++;
-    else if (s === 'failed') c.failed++;
+    const group = stateGroup(s);
+    // Gone jobs count in the total only.
+    if (group !== 'unknown') c[group]++;
   }
   return c;
 }
@@ -173,8 +172,8 @@ export interface BatchPageQuery {
 
 /**
  * One page of a batch's jobs, filtered, with the whole batch's counts. Reads every job's state
- * (one script call per few thousand jobs) but the full record of the page's jobs only, so it
- * costs the same for a batch of ten or ten thousand.
+ * (one script call per few thousand jobs, for the counts and the filter) but the full record of
+ * the page's jobs only.
  */
 export async function readBatchPage(
   queue: JobQueue,

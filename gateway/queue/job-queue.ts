@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createChunkStore } from '../../core/broker/chunk-store.ts';
 import { chunkJobId, isChunkJobId } from '../../core/job/chunk-id.ts';
@@ -402,15 +402,18 @@ async function inChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>):
   return out;
 }
 
-/** Redis stream ids ("ms-seq"): whether a comes after b. */
+/**
+ * Redis stream ids ("ms-seq"): whether a comes after b. Run for every event read, so plain
+ * numbers: milliseconds and a sequence within one stay far below 2^53.
+ */
 export function streamIdAfter(a: string, b: string): boolean {
-  const [am = 0n, as = 0n] = a.split('-').map((x) => BigInt(x));
-  const [bm = 0n, bs = 0n] = b.split('-').map((x) => BigInt(x));
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am > bm || (am === bm && as > bs);
 }
 
 /** The id right after `id`: the first one a reader that has read `id` has not. */
 function nextStreamId(id: string): string {
   const [ms = '0', seq = '0'] = id.split('-');
-  return `${ms}-${BigInt(seq) + 1n}`;
+  return `${ms}-${Number(seq) + 1}`;
 }

@@ -56,7 +56,7 @@ type WithScripts = Redis & {
   proximaBatchOf(...args: string[]): Promise<(string | null)[]>;
 };
 
-function withStates(redis: Redis): WithScripts {
+function withScripts(redis: Redis): WithScripts {
   const r = redis as WithScripts;
   if (typeof r.proximaJobStates !== 'function') {
     // ioredis sends them by their SHA and loads them once when Redis does not know them.
@@ -72,7 +72,7 @@ export async function readJobBatches(
   prefix: string,
   ids: readonly string[],
 ): Promise<(string | null)[]> {
-  const r = withStates(redis);
+  const r = withScripts(redis);
   const calls: Promise<(string | null)[]>[] = [];
   for (let i = 0; i < ids.length; i += PER_CALL) {
     calls.push(r.proximaBatchOf(prefix, ...ids.slice(i, i + PER_CALL)));
@@ -87,7 +87,7 @@ export async function readJobStates(
   prefix: string,
   ids: readonly string[],
 ): Promise<string[]> {
-  const r = withStates(redis);
+  const r = withScripts(redis);
   const calls: Promise<string[]>[] = [];
   // Sent together: Redis runs them one after the other, without a round trip between.
   for (let i = 0; i < ids.length; i += PER_CALL) {
