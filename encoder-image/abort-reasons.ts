@@ -4,12 +4,17 @@
  * handed back nor completed: its ffmpeg is stopped and nothing is written.
  */
 export type AbortReason =
-  { kind: 'stopping' } | { kind: 'lock-lost' } | { kind: 'stalled'; seconds: number };
+  | { kind: 'stopping' }
+  | { kind: 'lock-lost' }
+  | { kind: 'stalled'; seconds: number }
+  /** Its batch was cancelled (from the monitor): it ends failed, nothing of it kept. */
+  | { kind: 'cancelled' };
 
 export function abortReasonOf(signal: AbortSignal | undefined): AbortReason | undefined {
   if (!signal?.aborted) return undefined;
   const r = signal.reason as Partial<AbortReason> | undefined;
-  if (r && (r.kind === 'stopping' || r.kind === 'lock-lost' || r.kind === 'stalled')) {
+  const kinds = ['stopping', 'lock-lost', 'stalled', 'cancelled'];
+  if (r && kinds.includes(r.kind as string)) {
     return r as AbortReason;
   }
   // BullMQ's own cancel (cancelAllJobs with a string) means the worker is stopping.

@@ -21,7 +21,7 @@ import { PROTOCOL_VERSION } from '../core/version.ts';
 import type { ChunkQueue } from './chunk-queue.ts';
 import { encodeResult } from './encode-result.ts';
 import type { FfmpegRunner } from './ffmpeg-runner.ts';
-import { LockLostError, Settled } from './job-failure.ts';
+import { cancelled, LockLostError, Settled } from './job-failure.ts';
 import type { Prober } from './probe-runner.ts';
 
 export interface ChunkedClipDeps {
@@ -76,6 +76,12 @@ export async function runChunkedClip(
     chunks: split.chunks,
   });
   const ids = split.chunks.map((c) => chunkJobId(clipId, generation, c.index));
+
+  // Cancelled with its batch: its chunks dropped themselves; nothing is joined or queued again.
+  if (await deps.store.cancelled(clipId, generation)) {
+    await abandonClip(deps, ctx, ids);
+    throw new Settled(new UnrecoverableError(encodeJobError(cancelled(data.source.path))));
+  }
 
   const failed = await failedChunk(job, ids, split);
   if (failed) {

@@ -54,12 +54,25 @@ export function retried(err: ProximaError, job: Job): Error {
   return new Error(encodeJobError(new ProximaError(err.code, `${err.message}; ${note}`, err.hint)));
 }
 
+/** Why a clip of a cancelled batch failed: never retried by the queue, only by a person. */
+export function cancelled(file: string): ProximaError {
+  return new ProximaError(
+    'CANCELLED',
+    `${file} was cancelled with its batch; nothing of it was kept`,
+    'retry it (monitor, or queue it again) to encode it',
+  );
+}
+
+/** How often a running clip looks whether its batch was cancelled (one Redis read). */
+export const CANCEL_CHECK_MS = 2000;
+
 export function classify(
   err: unknown,
   file: string,
   job: Job,
   abort: AbortReason | undefined,
 ): Error {
+  if (abort?.kind === 'cancelled') return new UnrecoverableError(encodeJobError(cancelled(file)));
   if (err instanceof MediaError || err instanceof InputError) {
     return new UnrecoverableError(encodeJobError(err));
   }

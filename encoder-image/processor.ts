@@ -23,7 +23,16 @@ import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { runChunkedClip, type ChunkedClipDeps } from './chunked-clip.ts';
 import { encodeResult } from './encode-result.ts';
-import { abortOf, classify, LockLostError, readPayload, Settled } from './job-failure.ts';
+import { abortReasonOf, type AbortReason } from './abort-reasons.ts';
+import {
+  abortOf,
+  CANCEL_CHECK_MS,
+  cancelled,
+  classify,
+  LockLostError,
+  readPayload,
+  Settled,
+} from './job-failure.ts';
 import type { Prober } from './probe-runner.ts';
 import {
   isUnseenSource,
@@ -74,6 +83,8 @@ export interface ProcessorDeps {
    * its payload's chunking says.
    */
   chunks?: Pick<ChunkedClipDeps, 'store' | 'queue'>;
+  /** Whether this clip (of this generation, data.queuedAt) was cancelled with its batch. */
+  cancelled?: (jobId: string, generation: number) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -103,7 +114,20 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
      */
     const lostLock = async (): Promise<boolean> =>
       deps.lockHeld !== undefined && !(await deps.lockHeld(job, token).catch(() => true));
+    // The batch cancelled: everything below sees it as an abort of this job alone.
+    const cancel = new AbortController();
+    const jobSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
+    const lookCancelled = async () => {
+      if (deps.cancelled && (await deps.cancelled(jobId, data.queuedAt).catch(() => false))) {
+        cancel.abort({ kind: 'cancelled' } satisfies AbortReason);
+      }
+    };
+    const cancelTimer = deps.cancelled ? setInterval(lookCancelled, CANCEL_CHECK_MS) : undefined;
     try {
+      await lookCancelled();
+      if (jobSignal.aborted && abortReasonOf(jobSignal)?.kind === 'cancelled') {
+        throw cancelled(data.source.path);
+      }
       // A long clip resumed once its chunks are done waited for them, not in the queue.
       const resumed = (await deps.chunks?.store.split(jobId))?.generation === data.queuedAt;
       if (!resumed) checkNotExpired(data, now(), deps.jobExpiresSec);
@@ -124,13 +148,15 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         return handOnOrFail(deps, job, token, data, unseenBy, err);
       });
       const preset = PRESETS[data.preset];
-      const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, { signal });
+      const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
+        signal: jobSignal,
+      });
       checkEncodable(data.source.path, source);
 
       const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
       const existing = data.reencode
         ? ({ kind: 'stale' } as const)
-        : await existingProxy(deps.prober, folder.finalPath, source, preset, signal);
+        : await existingProxy(deps.prober, folder.finalPath, source, preset, jobSignal);
       if (existing.kind === 'reuse') {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
         return encodeResult(data, existing.proxy, true, started, now(), deps.workerId);
@@ -155,7 +181,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
             mtimeToleranceSec: deps.mtimeToleranceSec,
             now,
           },
-          { job, token, signal, data, source, preset, folder, split, log, started },
+          { job, token, signal: jobSignal, data, source, preset, folder, split, log, started },
         );
       }
 
@@ -175,7 +201,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       });
       log.debug({ args }, 'encoding');
       await deps.ffmpeg.run(args, {
-        signal,
+        signal: jobSignal,
         durationSec: source.durationSec,
         onProgress: (p) => {
           job.updateProgress(p).catch((err: unknown) => log.warn({ err }, 'progress not sent'));
@@ -184,7 +210,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
 
       // Before ffprobe too: a FIFO swapped in for the temp file would block it.
       await checkTempIntact(temp);
-      const proxy = await deps.prober.probe(temp.path, { signal });
+      const proxy = await deps.prober.probe(temp.path, { signal: jobSignal });
       const problems = verifyProxy(source, proxy, preset);
       if (problems.length > 0) {
         // Retried: a killed ffmpeg can leave a short file that probes fine.
@@ -207,7 +233,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
     } catch (err) {
       // Already decided: handed on to another worker, or failed for good farm-wide.
       if (err instanceof Settled) throw err.settled;
-      const abort = abortOf(signal, err);
+      const abort = abortOf(jobSignal, err);
       // Measured before the temp file is removed: the free space the write ran into.
       const storage = abort
         ? undefined
@@ -237,6 +263,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       }
       throw classify(storage ?? err, data.source.path, job, abort);
     } finally {
+      clearInterval(cancelTimer);
       deps.tracker?.ended(jobId);
     }
   };

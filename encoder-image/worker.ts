@@ -206,6 +206,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     jobExpiresSec: config.broker.job_expires,
     threads,
     chunks: { store: chunkStore, queue: chunkQueue },
+    // The batch's cancel is kept with the clip's chunk record (one hash per clip).
+    cancelled: (jobId, generation) => chunkStore.cancelled(jobId, generation),
     lockHeld: (job, token) => held.lockHeld(job, token),
     visibility: {
       list: createSourceVisibility({

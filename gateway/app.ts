@@ -7,12 +7,16 @@ import { requireToken } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { errorReply, HttpError } from './errors.ts';
 import { gatewayNames, parseListen } from './host-check.ts';
+import { actionRoutes } from './routes/actions.ts';
 import { autoscaleRoutes } from './routes/autoscale.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { monitorEventRoutes } from './routes/monitor-events.ts';
 import { probeRoutes } from './routes/probes.ts';
+import { searchRoutes } from './routes/search.ts';
+import { sessionOpen, sessionRoutes } from './routes/session.ts';
 import { statusRoutes } from './routes/status.ts';
 
 export type { AppDeps } from './deps.ts';
@@ -39,7 +43,11 @@ export function createApp(deps: AppDeps): Hono {
   // Host of a Kubernetes probe is the pod IP, which no config can list in advance.
   const open = new Set(['/v1/health']);
   app.use('*', requireOwnHost(ownNames(deps), open, deps.config.gateway.token !== ''));
-  app.use('/v1/*', requireToken(deps.config.gateway.token, open));
+  const guard = requireToken(
+    deps.config.gateway.token,
+    (method, path) => open.has(path) || sessionOpen(method, path),
+  );
+  app.use('/v1/*', guard);
   app.use('*', requireJsonWrites());
 
   app.route('/v1', healthRoutes(deps));
@@ -49,6 +57,10 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', statusRoutes(deps));
   app.route('/v1', autoscaleRoutes(deps));
   app.route('/v1', probeRoutes(deps));
+  app.route('/v1', sessionRoutes(deps));
+  app.route('/v1', actionRoutes(deps));
+  app.route('/v1', searchRoutes(deps));
+  app.route('/v1', monitorEventRoutes(deps));
 
   app.notFound((c) =>
     c.json(

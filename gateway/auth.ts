@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { unauthorized } from './errors.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { CSRF_HEADER, SESSION_COOKIE } from '../core/job/monitor-contract.ts';
+import { HttpError, unauthorized } from './errors.ts';
+import { csrfOf, same, sessionValid } from './session.ts';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -12,17 +15,49 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(m[1]!), digest(token));
 }
 
-/** Every route but the listed open paths needs the token; no token configured: no check. */
-export function requireToken(token: string, openPaths: ReadonlySet<string>): MiddlewareHandler {
+/** Methods that only read: a cookie alone is enough for them. */
+const READS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** How a request proved it may use the API. */
+export type Caller = 'open' | 'bearer' | 'session';
+
+/** The session cookie of the request, when this token issued it and it has not expired. */
+export function sessionOf(c: Context, token: string, now = Date.now()): string | undefined {
+  const value = getCookie(c, SESSION_COOKIE);
+  return value !== undefined && sessionValid(token, value, now) ? value : undefined;
+}
+
+/**
+ * Every guarded route needs the token as a bearer header (CLI, Prometheus) or the monitor's
+ * session cookie; a write made with the cookie also needs its CSRF header, because a browser
+ * attaches the cookie to whatever page makes the request. No token configured: no check.
+ */
+export function requireToken(
+  token: string,
+  open: (method: string, path: string) => boolean,
+): MiddlewareHandler {
   return async (c, next) => {
-    if (token === '' || openPaths.has(c.req.path)) return next();
+    if (token === '' || open(c.req.method.toUpperCase(), c.req.path)) return next();
     const header = c.req.header('authorization');
-    if (!bearerMatches(header, token)) {
-      c.header('WWW-Authenticate', 'Bearer realm="proxima"');
-      throw unauthorized(
-        header ? 'the bearer token is not the gateway token' : 'this gateway needs a bearer token',
-      );
+    if (bearerMatches(header, token)) return next();
+    const session = header ? undefined : sessionOf(c, token);
+    if (session !== undefined) {
+      if (!READS.has(c.req.method.toUpperCase())) {
+        const sent = c.req.header(CSRF_HEADER) ?? '';
+        if (!same(sent, csrfOf(token, session))) {
+          throw new HttpError(
+            403,
+            'CSRF_MISMATCH',
+            `a write with the session cookie needs the ${CSRF_HEADER} header of GET /v1/session`,
+            'reload the monitor page; scripts should send the bearer token instead',
+          );
+        }
+      }
+      return next();
     }
-    return next();
+    c.header('WWW-Authenticate', 'Bearer realm="proxima"');
+    throw unauthorized(
+      header ? 'the bearer token is not the gateway token' : 'this gateway needs a bearer token',
+    );
   };
 }

@@ -13,6 +13,8 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** Largest request body accepted. */
   bodyLimitBytes?: number;
+  /** How often an open monitor page is sent what it shows. */
+  monitorTickMs?: number;
 }
 
 /** Everything the HTTP app talks to, passed in so tests and the server wire the same app. */

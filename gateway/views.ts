@@ -78,6 +78,9 @@ export function jobViewFrom(
     result: null,
     error: null,
     ...(job.chunks && { chunks: job.chunks }),
+    ...(job.processedOn !== undefined && { startedAt: job.processedOn }),
+    // A job handed back or retried keeps the end of its earlier attempt: shown only once over.
+    ...(job.finishedOn !== undefined && isTerminal(job.state) && { finishedAt: job.finishedOn }),
   };
   if (job.state === 'completed') {
     const result = encodeResultSchema.safeParse(job.returnvalue);

@@ -87,12 +87,15 @@ export function createChunkStore(
   };
   return {
     async saveSplit(clipId, split) {
-      const existing = parse(await redis.hget(key(clipId), 'plan'));
+      const [plan, cancel] = await redis.hmget(key(clipId), 'plan', 'cancel');
+      const existing = parse(plan);
       if (existing?.generation === split.generation) return existing;
+      // A cancel of this generation may have come before the clip was first split.
+      const kept = cancel === String(split.generation) ? { cancel } : {};
       await redis
         .multi()
         .del(key(clipId))
-        .hset(key(clipId), 'plan', JSON.stringify(split))
+        .hset(key(clipId), { plan: JSON.stringify(split), ...kept })
         .expire(key(clipId), keepSeconds)
         .exec();
       return split;

@@ -221,6 +221,9 @@ export const jobViewSchema = z.strictObject({
   error: jobErrorSchema.nullable(),
   /** A clip encoded in chunks: each chunk's frame range, state and worker. */
   chunks: z.array(z.lazy(() => chunkViewSchema)).optional(),
+  /** When a worker last took it and when it ended (ms since the epoch); absent before. */
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
 });
 export type JobView = z.output<typeof jobViewSchema>;
 

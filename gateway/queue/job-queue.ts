@@ -16,6 +16,9 @@ export interface StoredJob {
   progress: unknown;
   returnvalue: unknown;
   failedReason: string | null;
+  /** When a worker last took it and when it ended (ms); absent before. */
+  processedOn?: number;
+  finishedOn?: number;
   /** A clip encoded in chunks: each chunk's range, state and worker. */
   chunks?: ChunkView[];
 }
@@ -69,6 +72,12 @@ export interface JobQueue {
   load(): Promise<QueueLoad>;
   /** Removes jobs that have not started (waiting, prioritized, delayed); returns how many. */
   purgeWaiting(): Promise<number>;
+  /**
+   * Cancels these clips: those not started are removed; running ones (and long clips waiting
+   * for their chunks) are marked, and their workers stop them within seconds and fail them
+   * with code CANCELLED (see encoder-image/processor.ts). Finished ones are left as they are.
+   */
+  cancel(ids: readonly string[]): Promise<{ removed: number; stopped: number }>;
   /** Every queue event until the returned function is called or the queue closes. */
   subscribe(listener: (event: QueueEvent) => void): () => void;
   ping(): Promise<void>;
@@ -275,6 +284,8 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
           progress: parseStored(f.progress, 0),
           returnvalue: parseStored(f.returnvalue),
           failedReason: f.failedReason || null,
+          ...(f.processedOn !== null && { processedOn: f.processedOn }),
+          ...(f.finishedOn !== null && { finishedOn: f.finishedOn }),
         };
       });
       return withChunks(jobs);
@@ -350,6 +361,31 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
       // remove() refuses a job a worker has locked meanwhile, so a started job is never lost.
       const removed = await inChunks([...new Set(ids)], (id) => queue.remove(id));
       return removed.reduce((a, b) => a + b, 0);
+    },
+    async cancel(ids) {
+      const states = await rawStates(ids);
+      let removed = 0;
+      const running: string[] = [];
+      const notStarted = new Set(['waiting', 'prioritized', 'delayed']);
+      await inChunks(
+        ids.map((id, i) => [id, states[i] ?? 'unknown'] as const),
+        async ([id, state]) => {
+          if (notStarted.has(state)) {
+            // remove() refuses a job a worker took meanwhile: that one is stopped instead.
+            if ((await queue.remove(id)) === 1) removed++;
+            else running.push(id);
+          } else if (state === 'active' || state === 'waiting-children') running.push(id);
+        },
+      );
+      const fields = await readJobFields(connection, prefix, running);
+      let stopped = 0;
+      for (const [i, f] of fields.entries()) {
+        const queuedAt = (parseStored(f?.data ?? null) as { queuedAt?: unknown } | null)?.queuedAt;
+        if (typeof queuedAt !== 'number') continue;
+        await chunkStore.cancel(running[i]!, queuedAt);
+        stopped++;
+      }
+      return { removed, stopped };
     },
     subscribe(listener) {
       if (closing) {

@@ -103,9 +103,26 @@ export interface RawJobFields {
   returnvalue: string | null;
   failedReason: string | null;
   attemptsMade: number;
+  /** When a worker last took it and when it ended (ms); null before. */
+  processedOn: number | null;
+  finishedOn: number | null;
 }
 
-const FIELDS = ['data', 'progress', 'returnvalue', 'failedReason', 'atm', 'attemptsMade'] as const;
+const FIELDS = [
+  'data',
+  'progress',
+  'returnvalue',
+  'failedReason',
+  'atm',
+  'attemptsMade',
+  'processedOn',
+  'finishedOn',
+] as const;
+
+const time = (text: string | null | undefined): number | null => {
+  const n = Number(text ?? NaN);
+  return Number.isFinite(n) && n > 0 ? n : null;
+};
 
 /** The hashes of `ids` in pipelined batches: one round trip per PER_CALL jobs. */
 export async function readJobFields(
@@ -120,9 +137,8 @@ export async function readJobFields(
     const replies = (await pipeline.exec()) ?? [];
     for (const [err, reply] of replies) {
       if (err) throw err;
-      const [data, progress, returnvalue, failedReason, atm, attemptsMade] = reply as (
-        string | null
-      )[];
+      const [data, progress, returnvalue, failedReason, atm, attemptsMade, processed, finished] =
+        reply as (string | null)[];
       // A job always has its data: without it the hash is gone (removed or expired).
       out.push(
         data === null || data === undefined
@@ -133,6 +149,8 @@ export async function readJobFields(
               returnvalue: returnvalue ?? null,
               failedReason: failedReason ?? null,
               attemptsMade: Number(attemptsMade ?? atm ?? 0) || 0,
+              processedOn: time(processed),
+              finishedOn: time(finished),
             },
       );
     }

@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import {
@@ -11,6 +11,7 @@ import type { AppDeps } from '../deps.ts';
 import { enqueueBatch } from '../enqueue.ts';
 import { bodyTooLarge, HttpError, notFound } from '../errors.ts';
 import { batchIdParam } from '../ids.ts';
+import { readJson } from '../request-body.ts';
 import { respond } from '../respond.ts';
 import { readBatchPage, readBatchSummary, readBatchView } from '../views.ts';
 
@@ -87,35 +88,4 @@ export function batchRoutes(deps: AppDeps): Hono {
   });
 
   return app;
-}
-
-/** Refuses, never repairs: bytes that are not UTF-8 would otherwise turn into U+FFFD in paths. */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-async function readJson(c: Context): Promise<unknown> {
-  // The content type was checked for every write (requireJsonWrites).
-  let text: string;
-  try {
-    text = utf8.decode(await c.req.arrayBuffer());
-  } catch (err) {
-    if (err instanceof TypeError) {
-      throw new HttpError(
-        400,
-        'BAD_ENCODING',
-        'request body is not valid UTF-8',
-        'send the body as UTF-8 encoded JSON',
-      );
-    }
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(
-      400,
-      'BAD_JSON',
-      `request body is not valid JSON (${(err as Error).message.split('\n')[0]})`,
-      'send the body as JSON with content-type: application/json',
-    );
-  }
 }

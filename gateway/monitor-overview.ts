@@ -1,0 +1,62 @@
+import type { MonitorOverview } from '../core/job/monitor-contract.ts';
+import type { AppDeps } from './deps.ts';
+import { readBatchSummary } from './views.ts';
+
+/** Batches the overview shows, newest first. */
+export const OVERVIEW_BATCHES = 20;
+
+/** Jobs each worker finished since it started; zeros when no one counts them. */
+export type JobsDone = (workerIds: readonly string[]) => Promise<number[]>;
+
+/** The farm at a glance, read from Redis (and the autoscaler's own record): nothing kept here. */
+export async function readOverview(deps: AppDeps, jobsDone?: JobsDone): Promise<MonitorOverview> {
+  const [counts, records, workers] = await Promise.all([
+    deps.queue.counts(),
+    deps.batches.recent(OVERVIEW_BATCHES),
+    deps.workers.list(),
+  ]);
+  const [batches, done] = await Promise.all([
+    Promise.all(records.map((r) => readBatchSummary(deps.queue, r))),
+    jobsDone ? jobsDone(workers.map((w) => w.id)) : workers.map(() => 0),
+  ]);
+  const a = deps.autoscaler;
+  const decisions = a?.reconciler.decisions() ?? [];
+  const last = decisions[0];
+  return {
+    at: Date.now(),
+    counts,
+    batches,
+    workers: workers.map((w, i) => ({ ...w, jobsDone: done[i] ?? 0 })),
+    autoscale: a
+      ? {
+          backend: a.backend.kind,
+          target: a.backend.target,
+          min: deps.config.autoscale.min,
+          max: deps.config.autoscale.max,
+          decisions: decisions.slice(0, 10),
+          current: last?.current ?? null,
+          desired: last?.desired ?? null,
+        }
+      : null,
+  };
+}
+
+/**
+ * One read shared by every open monitor while it is fresh: ten pages open cost Redis what one
+ * does.
+ */
+export function sharedReader<T>(read: () => Promise<T>, freshMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= freshMs) {
+      const value = read();
+      last = { at: now, value };
+      // A failed read is not kept: the next caller tries again.
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
+    }
+    return last.value;
+  };
+}
