@@ -139,10 +139,11 @@ async function withWorker(gw: GatewayHarness, fn: (w: RunningWorker) => Promise<
   }
 }
 
+/** Every file (not folder) below root: a cancelled clip leaves none, temp or chunk or proxy. */
 function tempFiles(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
-    /\.partial|\.tmp|chunk/.test(f),
+    statSync(path.join(root, f)).isFile(),
   );
 }
 
@@ -284,6 +285,63 @@ test('retry of a batch queues every failed clip again and they run', async () =>
       assert.equal(again.error?.code, failed.error?.code);
       assert.equal((await post(app, '/v1/batches/b-zzz-00000000/retry', {})).status, 404);
       assert.equal((await post(app, '/v1/batches/nope/cancel', {})).status, 400);
+    });
+  } finally {
+    await gw.close();
+  }
+});
+
+test('cancelling a batch stops a long clip encoded in chunks: its chunks drop, nothing of it stays, nothing waits', async () => {
+  const media = path.join(work, 'chunked');
+  const long = await makeClip(media, 'E001_LONG', 'h264-stereo', {
+    width: 1280,
+    height: 720,
+    seconds: 24,
+  });
+  const gw = await gatewayHarness(redis.url, {
+    config: { chunking: { enabled: true, chunk_seconds: 4, min_seconds: 8 } },
+  });
+  try {
+    const { app, inspect } = gw;
+    await withWorker(gw, async () => {
+      const res = await post(app, '/v1/batches', { v: PROTOCOL_VERSION, sources: [ref(long)] });
+      const { batch } = enqueueResponseSchema.parse(await res.json());
+      const read = async () =>
+        batchViewSchema.parse(await (await app.request(`/v1/batches/${batch.id}`)).json());
+      // Split, and its first chunk encoding.
+      await until(
+        async () => (await read()).jobs[0]?.chunks?.some((c) => c.state === 'active'),
+        'a chunk to start',
+        30_000,
+      );
+      const cancel = await post(app, `/v1/batches/${batch.id}/cancel`, {});
+      assert.deepEqual(cancelBatchResponseSchema.parse(await cancel.json()), {
+        removed: 0,
+        stopped: 1,
+      });
+      const clip = await until(
+        async () => {
+          const j = (await read()).jobs[0];
+          return j?.state === 'failed' ? j : undefined;
+        },
+        'the chunked clip to stop',
+        20_000,
+      );
+      assert.equal(clip.error?.code, 'CANCELLED');
+      await until(
+        async () => {
+          const c = await inspect.getJobCounts(
+            'waiting',
+            'active',
+            'waiting-children',
+            'prioritized',
+          );
+          return Object.values(c).every((n) => n === 0);
+        },
+        'no chunk left waiting',
+        10_000,
+      );
+      assert.deepEqual(tempFiles(gw.proxyRoot), [], 'no chunk, temp or proxy file left');
     });
   } finally {
     await gw.close();
