@@ -3,7 +3,6 @@ import type { z } from 'zod';
 import type { Config, PresetName } from '../core/config/schema.ts';
 import { InputError, isProximaError } from '../core/errors.ts';
 import {
-  encodeJobSchema,
   encodeResultSchema,
   enqueueRequestSchema,
   type EncodeJob,
@@ -201,25 +200,30 @@ export async function enqueueBatch(
 ): Promise<EnqueueResponse> {
   const plan = planEnqueue(body, deps.config);
   const batchId = newBatchId();
-  const payload = (job: PlannedJob): EncodeJob =>
-    encodeJobSchema.parse({
-      v: PROTOCOL_VERSION,
-      batchId,
-      source: job.source,
-      preset: plan.preset,
-      proxyPath: job.proxyPath,
-      proxyRoot: path.resolve(deps.config.paths.proxy_root),
-      queuedAt: now,
-      ...(plan.reencode && { reencode: true }),
-      editorSource: job.editor.source,
-      editorProxyPath: job.editor.proxyPath,
-      chunking: deps.config.chunking.enabled
-        ? {
-            chunkSeconds: deps.config.chunking.chunk_seconds,
-            minSeconds: deps.config.chunking.min_seconds,
-          }
-        : null,
-    });
+  // Every part of a payload comes from the request parsed above or the config: built as the
+  // contract's type says, not parsed again per job (10,000 parses were a tenth of a big enqueue).
+  // Workers validate each payload they take.
+  const common = {
+    v: PROTOCOL_VERSION,
+    batchId,
+    preset: plan.preset,
+    proxyRoot: path.resolve(deps.config.paths.proxy_root),
+    queuedAt: now,
+    ...(plan.reencode && { reencode: true }),
+    chunking: deps.config.chunking.enabled
+      ? {
+          chunkSeconds: deps.config.chunking.chunk_seconds,
+          minSeconds: deps.config.chunking.min_seconds,
+        }
+      : null,
+  } as const;
+  const payload = (job: PlannedJob): EncodeJob => ({
+    ...common,
+    source: job.source,
+    proxyPath: job.proxyPath,
+    editorSource: job.editor.source,
+    editorProxyPath: job.editor.proxyPath,
+  });
 
   const ids = plan.jobs.map((j) => j.jobId);
   /** The payloads this request added as new jobs, by id. */

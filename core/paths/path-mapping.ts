@@ -88,6 +88,8 @@ function candidates(
   mappings: readonly PathMapping[],
   from: 'editor' | 'farm',
 ): { parsed: ParsedPath | null; found: Candidate[] } {
+  // No mappings (one machine, or the same mounts everywhere): nothing to parse for each path.
+  if (mappings.length === 0) return { parsed: null, found: [] };
   const parsed = parse(p);
   if (parsed === null) return { parsed, found: [] };
   const to = from === 'editor' ? 'farm' : 'editor';
