@@ -13,6 +13,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandFactory>>> =
   up: async () => (await import('./commands/up.ts')).upCommand,
   work: async () => (await import('./commands/work.ts')).workCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
+  mon: async () => (await import('./commands/mon.ts')).monCommand,
   purge: async () => (await import('./commands/purge.ts')).purgeCommand,
   config: async () => (await import('./commands/config.ts')).configCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,

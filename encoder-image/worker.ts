@@ -26,6 +26,8 @@ import { createProcessor } from './processor.ts';
 import { createChunkProcessor } from './chunk-job.ts';
 import { CHUNK_JOB, createChunkQueue } from './chunk-queue.ts';
 import { createChunkStore } from '../core/broker/chunk-store.ts';
+import { createFarmStats, type FarmStats } from '../core/broker/farm-stats.ts';
+import { createJobStats } from './job-stats.ts';
 import { stopBudget, stopSummary } from './stop-plan.ts';
 import { createSourceVisibility } from './source-visibility.ts';
 import { createRegistration } from './worker-registration.ts';
@@ -54,6 +56,8 @@ export interface WorkerOptions {
    */
   processors?:
     Record<string, AnyProcessor> | ((ctx: WorkerContext) => Record<string, AnyProcessor>);
+  /** Where job ends are counted for /metrics and the monitor; default: the broker's. */
+  stats?: FarmStats;
 }
 
 /** What a processor of another job kind may need from the worker that runs it. */
@@ -129,6 +133,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   const lockMs = config.worker.lock_seconds * 1000;
   const held = createHeldJobs(config.worker.lock_seconds, log);
+  const jobStats = createJobStats({
+    stats: opts.stats ?? createFarmStats(redis, config.broker.queue),
+    workerId: id,
+    logger: log,
+  });
 
   const stalls = new Map<string, string>();
   const publishStalls = () =>
@@ -256,7 +265,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     EncodeJob,
     EncodeResult
   >;
-  const worker = new Worker<EncodeJob, EncodeResult>(queueName, held.wrap(dispatch), {
+  // Outside the held-jobs wrapper, so a run's time includes its hand-back or lost lock.
+  const counted = jobStats.wrap(held.wrap(dispatch));
+  const worker = new Worker<EncodeJob, EncodeResult>(queueName, counted, {
     connection: redis,
     concurrency,
     lockDuration: lockMs,
@@ -267,9 +278,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   worker.on('failed', (job, err) => {
     const e = decodeJobError(err.message);
     log.warn({ job: job?.id, code: e.code }, e.message);
+    // Only BullMQ's event knows whether the failure is final (then it counts, once).
+    jobStats.failed(job, err);
     if (job?.finishedOn && stalls.delete(String(job.id))) publishStalls();
   });
-  worker.on('completed', (job) => {
+  worker.on('completed', (job, result) => {
+    jobStats.completed(job, result);
     if (stalls.delete(String(job.id))) publishStalls();
   });
   // BullMQ repeats a connection error on every reconnect attempt while the broker is away;

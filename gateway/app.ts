@@ -7,17 +7,20 @@ import { requireToken } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { errorReply, HttpError } from './errors.ts';
 import { gatewayNames, parseListen } from './host-check.ts';
+import { monitorPageRoutes } from './monitor/assets.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { autoscaleRoutes } from './routes/autoscale.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { monitorEventRoutes } from './routes/monitor-events.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { searchRoutes } from './routes/search.ts';
 import { sessionOpen, sessionRoutes } from './routes/session.ts';
 import { statusRoutes } from './routes/status.ts';
+import { throughputRoutes } from './routes/throughput.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Hono {
     (method, path) => open.has(path) || sessionOpen(method, path),
   );
   app.use('/v1/*', guard);
+  app.use('/metrics', guard);
   app.use('*', requireJsonWrites());
 
   app.route('/v1', healthRoutes(deps));
@@ -58,9 +62,12 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', autoscaleRoutes(deps));
   app.route('/v1', probeRoutes(deps));
   app.route('/v1', sessionRoutes(deps));
+  app.route('/v1', throughputRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/v1', actionRoutes(deps));
   app.route('/v1', searchRoutes(deps));
   app.route('/v1', monitorEventRoutes(deps));
+  app.route('/', monitorPageRoutes(deps));
 
   app.notFound((c) =>
     c.json(

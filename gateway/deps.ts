@@ -1,3 +1,4 @@
+import type { FarmStats } from '../core/broker/farm-stats.ts';
 import type { Config } from '../core/config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { ScaleBackend } from './autoscale/backend.ts';
@@ -25,6 +26,8 @@ export interface AppDeps {
   proxies: ProxyInspector;
   /** Probe jobs for `proxima doctor`; without it POST /v1/probes says it cannot send them. */
   probes?: ProbeQueue;
+  /** What the farm has done (workers record it); without it /metrics and throughput show none. */
+  stats?: FarmStats;
   config: Config;
   logger: Logger;
   /** Present when autoscale.backend is not none. */

@@ -1,3 +1,4 @@
+import type { ScaleDecisionView } from '../core/job/contract.ts';
 import type { MonitorOverview } from '../core/job/monitor-contract.ts';
 import type { AppDeps } from './deps.ts';
 import { readBatchSummary } from './views.ts';
@@ -33,7 +34,7 @@ export async function readOverview(deps: AppDeps, jobsDone?: JobsDone): Promise<
           target: a.backend.target,
           min: deps.config.autoscale.min,
           max: deps.config.autoscale.max,
-          decisions: decisions.slice(0, 10),
+          decisions: distinctDecisions(decisions).slice(0, 10),
           current: last?.current ?? null,
           desired: last?.desired ?? null,
         }
@@ -59,4 +60,19 @@ export function sharedReader<T>(read: () => Promise<T>, freshMs: number): () => 
     }
     return last.value;
   };
+}
+
+/**
+ * Decisions with the quiet passes folded: of a run of passes that saw the same and decided the
+ * same, the newest stands for them. Newest first in, newest first out. Pure.
+ */
+export function distinctDecisions(decisions: readonly ScaleDecisionView[]): ScaleDecisionView[] {
+  const out: ScaleDecisionView[] = [];
+  const said = (d: ScaleDecisionView) =>
+    `${d.current} ${d.desired} ${d.error ? d.error.code : ''} ${d.reason}`;
+  for (const d of decisions) {
+    const last = out.at(-1);
+    if (!last || said(last) !== said(d)) out.push(d);
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../core/config/schema.ts';
 import { redactUrl } from '../core/broker/connection.ts';
+import { createFarmStats, type FarmStats } from '../core/broker/farm-stats.ts';
+import { createRedisDecisionLog, type DecisionLog } from './autoscale/decision-log.ts';
 import { DependencyError } from '../core/errors.ts';
 import { jobQueueName } from '../core/job/keys.ts';
 import type { Logger } from '../core/log.ts';
@@ -18,6 +20,9 @@ export interface Repositories {
   /** Whether a finished job's proxy is still on disk, as the current config places it. */
   proxies: ProxyInspector;
   probes: ProbeQueue;
+  stats: FarmStats;
+  /** The autoscaler's recent decisions, kept across gateway restarts. */
+  decisions: DecisionLog;
   /** Ends event subscriptions, then closes every Redis connection. */
   close(): Promise<void>;
 }
@@ -91,6 +96,8 @@ export async function openRepositories(options: OpenOptions): Promise<Repositori
       keepSeconds: config.broker.result_expires,
     }),
     workers: createRedisWorkerDirectory({ redis: commands, queue: config.broker.queue }),
+    stats: createFarmStats(commands, config.broker.queue),
+    decisions: createRedisDecisionLog({ redis: commands, queue: config.broker.queue, keep: 50 }),
     proxies: createFfprobeInspector({
       ffprobePath: config.ffprobe.path,
       searchPath: options.searchPath ?? '',

@@ -45,6 +45,7 @@ export async function startGateway(opts: StartOptions): Promise<Gateway> {
           policy: scalePolicy(opts.config),
           intervalMs: opts.config.autoscale.interval_seconds * 1000,
           logger: opts.logger,
+          decisionLog: repos.decisions,
         }),
       }
     : undefined;

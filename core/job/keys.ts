@@ -20,8 +20,17 @@ export const keys = {
    */
   /** Hash of a chunked clip: its split (plan), and each chunk's worker and frames done. */
   clip: (queue: string, clipId: string) => `proxima:${queue}:clip:${clipId}`,
+  /** List of the autoscaler's recent decisions, newest first (gateway/autoscale/decision-log.ts). */
+  scaleDecisions: (queue: string) => `proxima:${queue}:autoscale:decisions`,
   unseen: (queue: string, jobId: string, queuedAt: number) =>
     `proxima:${queue}:unseen:${jobId}:${queuedAt}`,
+  /** Hash of the farm's job counters and duration histograms (core/broker/farm-stats.ts). */
+  stats: (queue: string) => `proxima:${queue}:stats`,
+  /** Hash of one minute's proxies written and frames encoded; expires by itself. */
+  statsMinute: (queue: string, minuteStart: number) =>
+    `proxima:${queue}:stats:minute:${minuteStart}`,
+  /** Hash of one worker's jobs done and busy milliseconds since it started; expires idle. */
+  statsWorker: (queue: string, workerId: string) => `proxima:${queue}:stats:worker:${workerId}`,
 };
 
 /**

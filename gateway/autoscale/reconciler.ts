@@ -4,6 +4,7 @@ import type { Logger } from '../../core/log.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { WorkerDirectory } from '../queue/worker-directory.ts';
 import type { Encoder, ScaleBackend, WorkerActivity } from './backend.ts';
+import type { DecisionLog } from './decision-log.ts';
 import { decideScale, type QueueLoad, type ScalePolicy } from './policy.ts';
 
 export interface ReconcilerDeps {
@@ -18,6 +19,8 @@ export interface ReconcilerDeps {
   debounceMs?: number;
   /** Decisions kept for the API. */
   keep?: number;
+  /** Where decisions are kept beyond this process (the monitor shows them after a restart). */
+  decisionLog?: DecisionLog;
   now?: () => number;
 }
 
@@ -91,6 +94,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     history.unshift(d);
     history.length = Math.min(history.length, keep);
     const line = d.error ? `${d.error.code}: ${d.error.message}` : d.reason;
+    // Kept beyond this process: what changed or said something new, not every quiet pass.
+    // Redis away is in the decision itself; losing its record then costs nothing else.
+    if (d.desired !== d.current || line !== lastLogged) {
+      deps.decisionLog?.append(d).catch(() => undefined);
+    }
     const fields = { current: d.current, desired: d.desired, load: d.load, encoders: d.encoders };
     if (d.error) {
       // The same failure every few seconds says nothing new.
@@ -136,7 +144,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       timer = setInterval(() => void reconcile(), deps.intervalMs);
       timer.unref();
       log.info({ target: backend.target, min: policy.min, max: policy.max }, 'autoscaler started');
-      void reconcile();
+      // The decisions of the gateway before this one first, so the first pass goes after them.
+      void (deps.decisionLog?.recent(keep) ?? Promise.resolve([]))
+        .then((earlier) => {
+          history.push(...earlier);
+          history.length = Math.min(history.length, keep);
+        })
+        .catch(() => undefined)
+        .then(() => reconcile());
     },
     reconcile,
     decisions: () => [...history],

@@ -22,8 +22,10 @@ const querySchema = z.object({
 });
 
 /** The monitor's live view: the overview every tick, and a page of the batch it has open. */
-export function monitorEventRoutes(deps: AppDeps, jobsDone?: JobsDone): Hono {
+export function monitorEventRoutes(deps: AppDeps): Hono {
   const tick = deps.options?.monitorTickMs ?? MONITOR_TICK_MS;
+  const stats = deps.stats;
+  const jobsDone: JobsDone | undefined = stats && ((ids) => stats.jobsDone(ids));
   const overview = sharedReader(() => readOverview(deps, jobsDone), tick - 50);
 
   return new Hono().get('/monitor/events', async (c) => {
