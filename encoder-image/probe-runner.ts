@@ -61,7 +61,9 @@ export function createProber(ffprobe: string, options: ProberOptions = {}): Prob
                 ),
               );
             }
-            const reason = String(errText).trim().split('\n').pop() || err.message;
+            const last = String(errText).trim().split('\n').pop() || err.message;
+            // ffprobe starts its line with the file's name: the message names it once.
+            const reason = last.startsWith(`${path}: `) ? last.slice(path.length + 2) : last;
             reject(
               new MediaError(
                 'MEDIA_UNREADABLE',
