@@ -2,7 +2,7 @@ import { WaitingError, type Job, type Processor } from 'bullmq';
 import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
 import type { AbortReason } from './abort-reasons.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../core/deadline.ts';
 import { lockCheckMsFor, lockLost } from './lock-watch.ts';
 
 /** What became of a job this worker held while it was stopping. */

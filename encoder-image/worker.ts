@@ -13,7 +13,7 @@ import { encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 import { createChildGuard, killAllChildren } from './child-guard.ts';
 import { createFfmpegRunner, type FfmpegRunner } from './ffmpeg-runner.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../core/deadline.ts';
 import { createHeldJobs, type StopOutcomeKind } from './held-jobs.ts';
 import { stalledIntervalFor } from './lock-watch.ts';
 import { sourceProbeCache } from './source-probe-cache.ts';

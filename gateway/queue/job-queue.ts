@@ -1,6 +1,7 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createChunkStore } from '../../core/broker/chunk-store.ts';
+import { withDeadline } from '../../core/deadline.ts';
 import { chunkJobId, isChunkJobId } from '../../core/job/chunk-id.ts';
 import type { ChunkView, EncodeJob, JobState, QueueCounts } from '../../core/job/contract.ts';
 import type { Logger } from '../../core/log.ts';
@@ -101,6 +102,8 @@ export interface BullJobQueueOptions {
 }
 
 const CHUNK = 500;
+/** How long a stopping gateway waits for the event reader to close. */
+const CLOSE_EVENTS_MS = 3_000;
 /** First retry after a transient failure; BullMQ doubles it for each later attempt. */
 const BACKOFF_MS = 5_000;
 
@@ -403,7 +406,12 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
         clearInterval(missedTimer);
         emit({ type: 'closed' });
         listeners.clear();
-        await events.close().catch(() => {});
+        // BullMQ's close of its event reader can hang when Redis came back a moment ago; a
+        // gateway that is stopping must not wait on it for ever.
+        await withDeadline(
+          events.close().catch(() => {}),
+          CLOSE_EVENTS_MS,
+        );
         await queue.close().catch(() => {});
       })();
       return closing;
