@@ -282,6 +282,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     jobStats.failed(job, err);
     if (job?.finishedOn && stalls.delete(String(job.id))) publishStalls();
   });
+  // A job whose workers died under it more than maxStalledCount times is failed by whichever
+  // worker's check found it, with no 'failed' event: that worker counts it, once.
+  worker.on('stalled', (jobId) => {
+    void Job.fromId(worker, jobId)
+      .then((job) => {
+        if (job?.finishedOn && job.failedReason) jobStats.failed(job, new Error(job.failedReason));
+      })
+      .catch(() => undefined);
+  });
   worker.on('completed', (job, result) => {
     jobStats.completed(job, result);
     if (stalls.delete(String(job.id))) publishStalls();
