@@ -314,6 +314,7 @@ test('cancelling a batch stops a long clip encoded in chunks: its chunks drop, n
         'a chunk to start',
         30_000,
       );
+      const chunking = Date.now();
       const cancel = await post(app, `/v1/batches/${batch.id}/cancel`, {});
       assert.deepEqual(cancelBatchResponseSchema.parse(await cancel.json()), {
         removed: 0,
@@ -328,6 +329,8 @@ test('cancelling a batch stops a long clip encoded in chunks: its chunks drop, n
         20_000,
       );
       assert.equal(clip.error?.code, 'CANCELLED');
+      // Its time counts from its split, not from when it was taken again after its chunks.
+      assert.ok(clip.startedAt! < chunking, `${clip.startedAt} < ${chunking}`);
       await until(
         async () => {
           const c = await inspect.getJobCounts(

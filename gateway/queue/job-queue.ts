@@ -154,7 +154,8 @@ export async function createBullJobQueue(options: BullJobQueueOptions): Promise<
           state: finished ? 'completed' : normaliseState(states[k] ?? 'unknown'),
           worker: workers.get(c.index) ?? null,
         }));
-        return { ...job, chunks };
+        // Taken again to be joined, its job's processedOn is the join's: the clip began at its split.
+        return { ...job, chunks, processedOn: split.startedAt };
       }),
     );
   };
