@@ -68,7 +68,7 @@ before(async () => {
   writeFileSync(path.join(day1, 'sound.WAV'), 'not really audio');
   writeFileSync(path.join(day1, 'still.jpg'), 'not really a still');
   truncatedCopy(path.join(media, 'day2', 'C001.mov'), path.join(media, 'bad', 'D002.mov'));
-  await up.waitFor(/gateway listening on/);
+  await up.waitFor(/^monitor /m);
 });
 
 after(async () => {
@@ -79,6 +79,14 @@ after(async () => {
 function parseJson(stdout: string): QueueJson {
   return JSON.parse(stdout) as QueueJson;
 }
+
+test('up names the monitor page, and the gateway serves it there', async () => {
+  const url = /^monitor (http\S+) /m.exec(up.stdout())?.[1];
+  assert.ok(url, up.stdout());
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /<title>Proxima monitor<\/title>/);
+});
 
 test('queue --json encodes a folder and lists every proxy', async () => {
   const r = await runCli(['queue', '--json', path.join(media, 'day1')], { env: box.env });

@@ -37,6 +37,7 @@ async function runUp(ctx: CliContext, raw: unknown): Promise<number> {
     signals.attach(stack);
 
     out.write(`gateway listening on ${stack.gatewayUrl}\n`);
+    out.write(`monitor ${new URL('/', stack.gatewayUrl).href} (proxima mon opens it)\n`);
     out.write(
       `broker ${redactUrl(stack.brokerUrl)}${stack.redisPid ? ` (private redis-server, pid ${stack.redisPid})` : ''}\n`,
     );
