@@ -259,7 +259,7 @@ async function assemble(
     const joinStarted = deps.now();
     await deps.ffmpeg.run(
       buildAssembleArgs(source, { list, source: data.source.path, output: temp.path }),
-      { signal: ctx.signal, durationSec: source.durationSec },
+      { signal: ctx.signal, jobId: clipId, durationSec: source.durationSec },
     );
     await checkTempIntact(temp);
     const proxy = await deps.prober.probe(temp.path, { signal: ctx.signal });

@@ -202,6 +202,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       log.debug({ args }, 'encoding');
       await deps.ffmpeg.run(args, {
         signal: jobSignal,
+        // Its signal also carries the batch's cancel: the stall watch still names the job.
+        jobId,
         durationSec: source.durationSec,
         onProgress: (p) => {
           job.updateProgress(p).catch((err: unknown) => log.warn({ err }, 'progress not sent'));
