@@ -124,6 +124,11 @@ test('without a token nobody signs in: the session says so and writes need no CS
   }
 });
 
+/** The whole batch as GET /v1/batches/:id shows it. */
+async function readBatch(app: GatewayHarness['app'], id: string) {
+  return batchViewSchema.parse(await (await app.request(`/v1/batches/${id}`)).json());
+}
+
 async function withWorker(gw: GatewayHarness, fn: (w: RunningWorker) => Promise<void>) {
   const worker = await startWorker({
     brokerUrl: redis.url,
@@ -170,8 +175,7 @@ test('cancel removes waiting clips and stops the running one; retry queues faile
       });
       assert.equal(res.status, 201);
       const { batch } = enqueueResponseSchema.parse(await res.json());
-      const read = async () =>
-        batchViewSchema.parse(await (await app.request(`/v1/batches/${batch.id}`)).json());
+      const read = () => readBatch(app, batch.id);
       const longId = batch.jobs.find((j) => j.source === long)!.id;
 
       // The monitor's live view: the overview and the batch page arrive over SSE.
@@ -258,8 +262,7 @@ test('retry of a batch queues every failed clip again and they run', async () =>
         sources: [good, corrupt].map(ref),
       });
       const { batch } = enqueueResponseSchema.parse(await res.json());
-      const read = async () =>
-        batchViewSchema.parse(await (await app.request(`/v1/batches/${batch.id}`)).json());
+      const read = () => readBatch(app, batch.id);
       await until(
         async () => {
           const c = (await read()).counts;
@@ -306,8 +309,7 @@ test('cancelling a batch stops a long clip encoded in chunks: its chunks drop, n
     await withWorker(gw, async () => {
       const res = await post(app, '/v1/batches', { v: PROTOCOL_VERSION, sources: [ref(long)] });
       const { batch } = enqueueResponseSchema.parse(await res.json());
-      const read = async () =>
-        batchViewSchema.parse(await (await app.request(`/v1/batches/${batch.id}`)).json());
+      const read = () => readBatch(app, batch.id);
       // Split, and its first chunk encoding.
       await until(
         async () => (await read()).jobs[0]?.chunks?.some((c) => c.state === 'active'),
