@@ -6,11 +6,8 @@ import { readBatchSummary } from './views.ts';
 /** Batches the overview shows, newest first. */
 export const OVERVIEW_BATCHES = 20;
 
-/** Jobs each worker finished since it started; zeros when no one counts them. */
-export type JobsDone = (workerIds: readonly string[]) => Promise<number[]>;
-
 /** The farm at a glance, read from Redis (and the autoscaler's own record): nothing kept here. */
-export async function readOverview(deps: AppDeps, jobsDone?: JobsDone): Promise<MonitorOverview> {
+export async function readOverview(deps: AppDeps): Promise<MonitorOverview> {
   const [counts, records, workers] = await Promise.all([
     deps.queue.counts(),
     deps.batches.recent(OVERVIEW_BATCHES),
@@ -18,7 +15,8 @@ export async function readOverview(deps: AppDeps, jobsDone?: JobsDone): Promise<
   ]);
   const [batches, done] = await Promise.all([
     Promise.all(records.map((r) => readBatchSummary(deps.queue, r))),
-    jobsDone ? jobsDone(workers.map((w) => w.id)) : workers.map(() => 0),
+    // Jobs each worker finished since it started; zeros when no one counts them.
+    deps.stats ? deps.stats.jobsDone(workers.map((w) => w.id)) : workers.map(() => 0),
   ]);
   const a = deps.autoscaler;
   const decisions = a?.reconciler.decisions() ?? [];

@@ -6,7 +6,7 @@ import { monitorBatchEventSchema, monitorOverviewSchema } from '../../core/job/m
 import type { AppDeps } from '../deps.ts';
 import { errorReply } from '../errors.ts';
 import { batchIdParam } from '../ids.ts';
-import { readOverview, sharedReader, type JobsDone } from '../monitor-overview.ts';
+import { readOverview, sharedReader } from '../monitor-overview.ts';
 import { readBatchPage } from '../views.ts';
 import { batchNotFound } from './batches.ts';
 
@@ -24,9 +24,7 @@ const querySchema = z.object({
 /** The monitor's live view: the overview every tick, and a page of the batch it has open. */
 export function monitorEventRoutes(deps: AppDeps): Hono {
   const tick = deps.options?.monitorTickMs ?? MONITOR_TICK_MS;
-  const stats = deps.stats;
-  const jobsDone: JobsDone | undefined = stats && ((ids) => stats.jobsDone(ids));
-  const overview = sharedReader(() => readOverview(deps, jobsDone), tick - 50);
+  const overview = sharedReader(() => readOverview(deps), tick - 50);
 
   return new Hono().get('/monitor/events', async (c) => {
     const query = querySchema.parse(c.req.query(), { reportInput: true });
