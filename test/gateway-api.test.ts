@@ -271,6 +271,32 @@ test('queueing the same sources again adds no jobs and counts them as deduplicat
   });
 });
 
+test('a big batch waits largest file first, across every part it is added in', async () => {
+  await withGateway(async ({ app, inspect }) => {
+    // More than one part of the bulk add, with sizes in no order: a worker takes from the
+    // right end of the wait list, so reversed it is the order the jobs are taken in.
+    const n = 1_234;
+    const sizeOf = (i: number) => 1_000_000 + ((i * 7_919) % n) * 1_000;
+    const sources = Array.from({ length: n }, (_, i) =>
+      sourceRef(`/media/big/C${String(i).padStart(4, '0')}.mov`, { size: sizeOf(i) }),
+    );
+    const res = await post(app, '/v1/batches', { v: PROTOCOL_VERSION, sources });
+    assert.equal(res.status, 201);
+    const batch = enqueueResponseSchema.parse(await res.json()).batch;
+    const sizeOfJob = new Map(batch.jobs.map((j, i) => [j.id, sizeOf(i)]));
+    const client = createRedis(redis.url);
+    const taken = (await client.lrange(inspect.toKey('wait'), 0, -1)).reverse();
+    client.disconnect();
+    assert.equal(taken.length, n);
+    const sizes = taken.map((id) => sizeOfJob.get(id));
+    assert.deepEqual(
+      sizes,
+      [...sizeOfJob.values()].sort((a, b) => b - a),
+      'jobs are taken largest first',
+    );
+  });
+});
+
 test('a batch reads back a page at a time, filtered by state or text, with the whole batch counted', async () => {
   await withGateway(
     async ({ app, inspect, config }) => {
