@@ -13,4 +13,4 @@ export const PROXIMA_VERSION: string = pkg.version;
  * Version of the job contract on the wire. Bump it when a job payload, result or API body
  * changes shape; workers refuse jobs of another protocol version instead of misreading them.
  */
-export const PROTOCOL_VERSION = 4 as const;
+export const PROTOCOL_VERSION = 5 as const;

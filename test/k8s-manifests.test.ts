@@ -235,8 +235,8 @@ test('keda overlay: a ScaledObject on proxima-encoder reading the BullMQ wait li
   const triggers = so.spec.triggers as any[];
   assert.ok(triggers.every((t) => t.type === 'redis'));
   const lists = triggers.map((t) => t.metadata.listName);
-  assert.ok(lists.includes('bull:proxima-p4:wait'), lists.join(', '));
-  assert.ok(lists.includes('bull:proxima-p4:active'), lists.join(', '));
+  assert.ok(lists.includes('bull:proxima-p5:wait'), lists.join(', '));
+  assert.ok(lists.includes('bull:proxima-p5:active'), lists.join(', '));
   for (const t of triggers) {
     assert.match(t.metadata.address, /^redis\.proxima\.svc\.cluster\.local:6379$/);
   }

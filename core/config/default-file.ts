@@ -4,10 +4,18 @@ export const DEFAULT_CONFIG_FILE = `# Proxima configuration.
 # e.g. PROXIMA_PATHS__PROXY_ROOT=/mnt/proxies or PROXIMA_WORKER__CONCURRENCY=2.
 # Check this file with: proxima config validate
 
+app:
+  # At most once a day, queue, up and status say when a newer Proxima is published
+  # (asks the npm registry; silent when offline).
+  check_for_updates: true
+
 paths:
-  # Where proxies are written. The source folder is mirrored below it:
+  # Where proxies are written with layout mirror. The source folder is mirrored below it:
   # /media/day1/A001.mp4 -> <proxy_root>/media/day1/A001.mov
   proxy_root: "~/Proxima Proxies"
+  # mirror: below proxy_root as above; beside: a Proxy folder next to each source
+  # (/media/day1/Proxy/A001.mov), as Resolve and Blackmagic Proxy Generator write them.
+  layout: mirror
   # Folders sources must be below (e.g. ["/Volumes/Footage", "/mnt/nas"]); a source elsewhere
   # is refused. Empty: any folder.
   media_roots: []

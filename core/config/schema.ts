@@ -22,10 +22,21 @@ const mappedPrefix = z
  * valid file; unknown keys are errors (a typo must not be silently ignored).
  */
 export const configSchema = z.strictObject({
+  app: z
+    .strictObject({
+      /** At most once a day, `queue`, `up` and `status` say when a newer Proxima is published. */
+      check_for_updates: z.boolean().default(true),
+    })
+    .prefault({}),
   paths: z
     .strictObject({
-      /** Where proxies are written; the source folder structure is mirrored below it. */
+      /** Where proxies are written with layout mirror; the source folders are mirrored below it. */
       proxy_root: z.string().min(1).default('~/Proxima Proxies'),
+      /**
+       * mirror: below proxy_root, the source folders mirrored; beside: a Proxy/ folder next to
+       * each source (as Resolve and Blackmagic Proxy Generator write them).
+       */
+      layout: z.enum(['mirror', 'beside']).default('mirror'),
       /** Folders sources must be below; a source elsewhere is refused. Empty: any. */
       media_roots: z.array(z.string().min(1)).default([]),
       /**
