@@ -11,8 +11,9 @@ function findPackageRoot(): string {
   for (;;) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string };
-      if (pkg.name === 'proxima') return dir;
+      // Known by its `proxima` command, not its name: the package is published under another.
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { bin?: Record<string, string> };
+      if (pkg.bin?.proxima !== undefined) return dir;
     }
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error('the proxima package.json was not found above core/');

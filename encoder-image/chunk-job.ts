@@ -14,7 +14,7 @@ import {
 import { encodeJobError } from '../core/job/job-error.ts';
 import type { Logger } from '../core/log.ts';
 import { chunkTolerance, verifyChunk } from '../core/media/verify-proxy.ts';
-import { prepareProxyFolder } from '../core/paths/proxy-folder.ts';
+import { prepareJobFolder } from '../core/paths/proxy-folder.ts';
 import {
   checkTempIntact,
   createTempFile,
@@ -103,7 +103,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
       const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
         signal: jobSignal,
       });
-      const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
+      const folder = await prepareJobFolder(data);
       const stem = path.basename(data.proxyPath, '.mov');
       const finalPath = path.join(
         folder.realDir,

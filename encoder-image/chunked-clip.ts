@@ -175,6 +175,7 @@ async function queueChunks(
         preset: ctx.data.preset,
         proxyPath: ctx.data.proxyPath,
         proxyRoot: ctx.data.proxyRoot,
+        layout: ctx.data.layout,
         range,
         totalFrames: ctx.split.totalFrames,
       },

@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config/load.ts';
 import { ConfigError, isProximaError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
+import { logUpdateNotice, updateCheckFor } from '../core/update/update-check.ts';
 import { createHealthFile, HEALTH_FILE } from './health-file.ts';
 import { probeProcessors } from './probe-job.ts';
 import { handleSignals } from './shutdown.ts';
@@ -23,6 +24,7 @@ try {
       'set broker.url in the config file or PROXIMA_BROKER__URL, e.g. redis://redis:6379',
     );
   }
+  logUpdateNotice(updateCheckFor(loaded), logger);
   const health = createHealthFile(healthFileArg(process.argv.slice(2)));
   const worker = await startWorker({
     brokerUrl: loaded.config.broker.url,

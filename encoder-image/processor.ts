@@ -9,7 +9,7 @@ import { encodeJobError, retryNote } from '../core/job/job-error.ts';
 import type { Logger } from '../core/log.ts';
 import type { MediaInfo } from '../core/media/media-info.ts';
 import { verifyProxy } from '../core/media/verify-proxy.ts';
-import { checkStillInside, prepareProxyFolder } from '../core/paths/proxy-folder.ts';
+import { checkStillInside, prepareJobFolder } from '../core/paths/proxy-folder.ts';
 import {
   checkTempIntact,
   createTempFile,
@@ -153,7 +153,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       });
       checkEncodable(data.source.path, source);
 
-      const folder = await prepareProxyFolder(data.proxyRoot, data.proxyPath);
+      const folder = await prepareJobFolder(data);
       const existing = data.reencode
         ? ({ kind: 'stale' } as const)
         : await existingProxy(deps.prober, folder.finalPath, source, preset, jobSignal);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { z } from 'zod';
 import type { Config, PresetName } from '../core/config/schema.ts';
 import { InputError, isProximaError } from '../core/errors.ts';
@@ -14,7 +13,7 @@ import {
 import type { Logger } from '../core/log.ts';
 import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
 import { pathStyle, toEditor, toFarm } from '../core/paths/path-mapping.ts';
-import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { payloadProxyRoot, proxyPathFor } from '../core/paths/proxy-path.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
 import { fieldName, HttpError } from './errors.ts';
 import { isBelowMediaRoot } from './media-roots.ts';
@@ -84,6 +83,7 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
     try {
       proxyPath = proxyPathFor(source.path, config.paths.proxy_root, {
         nameClash: source.nameClash,
+        layout: config.paths.layout,
       });
     } catch (err) {
       if (!isProximaError(err)) throw err;
@@ -207,7 +207,7 @@ export async function enqueueBatch(
     v: PROTOCOL_VERSION,
     batchId,
     preset: plan.preset,
-    proxyRoot: path.resolve(deps.config.paths.proxy_root),
+    layout: deps.config.paths.layout,
     queuedAt: now,
     ...(plan.reencode && { reencode: true }),
     chunking: deps.config.chunking.enabled
@@ -221,6 +221,7 @@ export async function enqueueBatch(
     ...common,
     source: job.source,
     proxyPath: job.proxyPath,
+    proxyRoot: payloadProxyRoot(common.layout, deps.config.paths.proxy_root, job.proxyPath),
     editorSource: job.editor.source,
     editorProxyPath: job.editor.proxyPath,
   });

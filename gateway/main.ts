@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config/load.ts';
 import { ConfigError, isProximaError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { logUpdateNotice, updateCheckFor } from '../core/update/update-check.ts';
 import { startGateway } from './server.ts';
 
 /**
@@ -22,7 +23,8 @@ async function main(): Promise<number> {
 
   let logger: Logger | undefined;
   try {
-    const { config, searchPath } = loadConfig();
+    const loaded = loadConfig();
+    const { config, searchPath } = loaded;
     logger = createLogger({ level: config.log.level, pretty: false });
     if (!config.broker.url) {
       throw new ConfigError(
@@ -36,6 +38,7 @@ async function main(): Promise<number> {
       brokerUrl: config.broker.url,
       searchPath,
     });
+    logUpdateNotice(updateCheckFor(loaded), logger);
     const signal = await firstSignal;
     logger.info({ signal }, 'stopping; a second signal exits at once');
     await gateway.close();

@@ -38,7 +38,7 @@ interface Exit {
 function runEntry(env: Record<string, string>): { exited: Promise<Exit> } {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-    env: { PATH: process.env.PATH ?? '', HOME: work, PROXIMA_CONFIG: emptyConfig, ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: work, PROXIMA_CONFIG: emptyConfig, CI: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -5,7 +5,16 @@ import { InputError } from '../core/errors.ts';
 import { jobIdFor } from '../core/job/job-id.ts';
 import { retryNote } from '../core/job/job-error.ts';
 import { foldersBelowRoot, isWithin } from '../core/paths/proxy-folder.ts';
-import { proxyPathFor } from '../core/paths/proxy-path.ts';
+import { configSchema } from '../core/config/schema.ts';
+import { toFarm } from '../core/paths/path-mapping.ts';
+import {
+  besideProxyPath,
+  editorProxyPathFor,
+  payloadProxyRoot,
+  proxyPathFor,
+} from '../core/paths/proxy-path.ts';
+import { PROTOCOL_VERSION } from '../core/version.ts';
+import { planEnqueue } from '../gateway/enqueue.ts';
 import { formatBytes, storageProblemOf } from '../core/paths/storage-errors.ts';
 import { parseTempName, STALE_TEMP_MS, staleReason, tempNameFor } from '../core/paths/temp-name.ts';
 
@@ -36,6 +45,124 @@ test('relative and ".." paths are refused, never written outside the root', () =
   for (const bad of ['media/A001.mp4', '/media/../../etc/passwd', 'C:\\..\\x.mov', '/']) {
     assert.throws(() => proxyPathFor(bad, '/proxies', { pathApi: path.posix }), InputError);
   }
+});
+
+const besideCases: [source: string, expected: string][] = [
+  ['/media/day1/A001.mp4', '/media/day1/Proxy/A001.mov'],
+  ['/Volumes/Footage/A001C003_220101.MXF', '/Volumes/Footage/Proxy/A001C003_220101.mov'],
+  ['/media/Día 1 — cámara A.mov', '/media/Proxy/Día 1 — cámara A.mov'],
+  ['/media/noext', '/media/Proxy/noext.mov'],
+  // `\` is part of a POSIX file name, not a folder.
+  ['/media/a\\b.mp4', '/media/Proxy/a\\b.mov'],
+  ['/A001.mp4', '/Proxy/A001.mov'],
+  ['R:\\Footage\\Day1\\A001.mp4', 'R:\\Footage\\Day1\\Proxy\\A001.mov'],
+  ['d:/media/A001.mp4', 'd:\\media\\Proxy\\A001.mov'],
+  ['D:\\A001.mp4', 'D:\\Proxy\\A001.mov'],
+  ['\\\\nas\\share\\day1\\A001.mov', '\\\\nas\\share\\day1\\Proxy\\A001.mov'],
+];
+
+for (const [source, expected] of besideCases) {
+  test(`beside proxy path of ${source}`, () => {
+    assert.equal(besideProxyPath(source), expected);
+    // The proxy root plays no part in it.
+    assert.equal(proxyPathFor(source, '/proxies', { layout: 'beside' }), expected);
+  });
+}
+
+test('beside: two sources with one stem in one folder keep their extensions, as with mirror', () => {
+  assert.equal(besideProxyPath('/m/A001.mp4', { nameClash: true }), '/m/Proxy/A001_mp4.mov');
+  assert.equal(besideProxyPath('/m/A001.MXF', { nameClash: true }), '/m/Proxy/A001_MXF.mov');
+  assert.equal(
+    besideProxyPath('R:\\Day1\\A001.mp4', { nameClash: true }),
+    'R:\\Day1\\Proxy\\A001_mp4.mov',
+  );
+  // Same file name rule as mirror: only the folder differs.
+  const mirror = proxyPathFor('/m/A001.mxf', '/p', { nameClash: true, pathApi: path.posix });
+  assert.equal(
+    path.basename(mirror),
+    path.basename(besideProxyPath('/m/A001.mxf', { nameClash: true })),
+  );
+});
+
+test('beside: relative and ".." paths are refused like mirror ones', () => {
+  for (const bad of ['media/A001.mp4', '/media/../etc/passwd', 'C:\\..\\x.mov', '/']) {
+    assert.throws(() => besideProxyPath(bad), InputError, bad);
+  }
+});
+
+test('beside with path mapping: the Proxy folder on the farm is the one the editor sees', () => {
+  const mappings = [
+    { editor: 'R:\\Footage', farm: '/mnt/footage' },
+    { editor: '/Volumes/Footage', farm: '/mnt/footage' },
+  ];
+  const editor = 'R:\\Footage\\Day1\\A001.mp4';
+  assert.equal(toFarm(editor, mappings), '/mnt/footage/Day1/A001.mp4');
+  assert.equal(
+    editorProxyPathFor(editor, 'P:\\Proxies', mappings, { layout: 'beside' }),
+    'R:\\Footage\\Day1\\Proxy\\A001.mov',
+  );
+  assert.equal(
+    editorProxyPathFor('/Volumes/Footage/Day1/A001.mxf', '/Volumes/Proxies', mappings, {
+      layout: 'beside',
+      nameClash: true,
+    }),
+    '/Volumes/Footage/Day1/Proxy/A001_mxf.mov',
+  );
+  // The gateway: farm source, farm proxy beside it, shown back to each editor in its style.
+  const config = configSchema.parse({
+    paths: { proxy_root: '/proxies', layout: 'beside', mappings },
+  });
+  const plan = planEnqueue(
+    {
+      v: PROTOCOL_VERSION,
+      sources: [
+        { path: editor, size: 1, mtimeMs: 1 },
+        { path: '/Volumes/Footage/Day2/B001.mov', size: 1, mtimeMs: 1, nameClash: true },
+      ],
+    },
+    config,
+  );
+  assert.deepEqual(
+    plan.jobs.map((j) => [j.source.path, j.proxyPath, j.editor.proxyPath]),
+    [
+      [
+        '/mnt/footage/Day1/A001.mp4',
+        '/mnt/footage/Day1/Proxy/A001.mov',
+        'R:\\Footage\\Day1\\Proxy\\A001.mov',
+      ],
+      [
+        '/mnt/footage/Day2/B001.mov',
+        '/mnt/footage/Day2/Proxy/B001_mov.mov',
+        '/Volumes/Footage/Day2/Proxy/B001_mov.mov',
+      ],
+    ],
+  );
+  assert.equal(
+    payloadProxyRoot('beside', '/proxies', plan.jobs[0]!.proxyPath),
+    '/mnt/footage/Day1/Proxy',
+  );
+  assert.equal(
+    payloadProxyRoot('mirror', '/proxies', '/proxies/x/A.mov'),
+    path.resolve('/proxies'),
+  );
+});
+
+test('beside: two spellings of one proxy in one folder are refused by the gateway', () => {
+  const config = configSchema.parse({ paths: { proxy_root: '/proxies', layout: 'beside' } });
+  assert.throws(
+    () =>
+      planEnqueue(
+        {
+          v: PROTOCOL_VERSION,
+          sources: [
+            { path: '/m/A001.mp4', size: 1, mtimeMs: 1 },
+            { path: '/m/A001.mxf', size: 2, mtimeMs: 1 },
+          ],
+        },
+        config,
+      ),
+    (err: unknown) => err instanceof InputError && err.code === 'PROXY_PATH_CLASH',
+  );
 });
 
 test('job ids are deterministic per file version and preset', () => {

@@ -210,3 +210,75 @@ test('a FIFO given as a timeline file is refused at once with its kind, not read
   });
   await assert.rejects(statInput('/dev/zero', 'path', 'SOURCE_NOT_FOUND'), /a character device/);
 });
+
+function besideTree(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'proxima-scan-beside-'));
+  for (const rel of [
+    'day1/A001.mp4',
+    'day1/A001.mxf',
+    'day1/A002.MOV',
+    'day1/Proxy/A001_mp4.mov',
+    'day1/Proxy/A001_mxf.mov',
+    'day1/Proxy/a002.mov',
+    // A camera's own folder that happens to be called Proxy: none of it is a proxy of ours.
+    'cam/Proxy/X001.mov',
+  ]) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), 'x');
+  }
+  return root;
+}
+
+test('with layout beside, Proxy folders of proxies are skipped with a note, given or walked', async () => {
+  const root = besideTree();
+  const proxyRoot = path.join(root, 'elsewhere');
+  const result = await scanSources(['.'], {
+    extensions: EXTS,
+    proxyRoot,
+    cwd: root,
+    layout: 'beside',
+  });
+  assert.deepEqual(
+    result.sources.map((s) => [path.relative(root, s.path), s.nameClash]),
+    [
+      ['cam/Proxy/X001.mov', false],
+      ['day1/A001.mp4', true],
+      ['day1/A001.mxf', true],
+      ['day1/A002.MOV', false],
+    ],
+  );
+  assert.deepEqual(
+    result.skipped.map((s) => [path.relative(root, s.path), s.reason]),
+    [['day1/Proxy', 'proxies beside their sources']],
+  );
+  assert.match(
+    skipNoteLines(result.skipped)[0]!,
+    /^note: skipped .*day1\/Proxy \(proxies beside their sources\)$/,
+  );
+
+  const given = await scanSources(['day1/Proxy', 'day1/Proxy/A001_mp4.mov'], {
+    extensions: EXTS,
+    proxyRoot,
+    cwd: root,
+    layout: 'beside',
+  });
+  assert.deepEqual(given.sources, []);
+  assert.deepEqual(
+    given.skipped.map((s) => [path.relative(root, s.path), s.reason]),
+    [
+      ['day1/Proxy', 'proxies beside their sources'],
+      ['day1/Proxy/A001_mp4.mov', 'proxies beside their sources'],
+    ],
+  );
+});
+
+test('with layout mirror, a Proxy folder is walked like any other', async () => {
+  const root = besideTree();
+  const result = await scanSources(['day1'], {
+    extensions: EXTS,
+    proxyRoot: path.join(root, 'elsewhere'),
+    cwd: root,
+  });
+  assert.equal(result.sources.filter((s) => s.path.includes('/Proxy/')).length, 3);
+  assert.deepEqual(result.skipped, []);
+});

@@ -95,6 +95,7 @@ async function runDemo(ctx: CliContext, raw: unknown): Promise<number> {
     const scan = await scanSources([dir], {
       extensions: config.filters.extensions,
       proxyRoot: config.paths.proxy_root,
+      layout: config.paths.layout,
     });
     for (const line of skipNoteLines(scan.skipped)) out.write(`${line}\n`);
     const client = createGatewayClient({ url: stack.gatewayUrl, token: config.gateway.token });

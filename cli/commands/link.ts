@@ -40,7 +40,7 @@ export function linkCommand(ctx: CliContext): Command {
       repeatable,
       [],
     )
-    .option('--scan', "find proxies under paths.proxy_root for the timeline's clips instead")
+    .option('--scan', "find proxies on disk (by paths.layout) for the timeline's clips instead")
     .action((opts: unknown, cmd: Command) => ctx.run(cmd, () => runLink(ctx, opts)));
 }
 
@@ -106,7 +106,7 @@ async function resolveBatch(
   id: string | undefined,
   timelines: readonly string[],
 ): Promise<BatchView & { resolve: ResolveLinks }> {
-  const scanHint = 'use `proxima link --scan` to find proxies under paths.proxy_root';
+  const scanHint = 'use `proxima link --scan` to find proxies on disk by paths.layout';
   if (id !== undefined) {
     const batch = await client.batch(id);
     if (!batch.resolve) {
@@ -154,7 +154,7 @@ async function linkScanned(ctx: CliContext, opts: LinkOptions): Promise<number> 
       config,
       { force: false, reencode: true },
     );
-    const find = proxyFinder(config.paths.proxy_root, config.paths.mappings);
+    const find = proxyFinder(config.paths.proxy_root, config.paths.mappings, config.paths.layout);
     const targets: LinkTarget[] = [];
     const missing: string[] = [];
     // Offline sources count too: linking proxies is how one cuts without the camera files.

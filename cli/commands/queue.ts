@@ -10,6 +10,7 @@ import {
   type JobView,
 } from '../../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
+import { updateCheckFor } from '../../core/update/update-check.ts';
 import type { CliContext } from '../context.ts';
 import { renderLine } from '../doctor/check-line.ts';
 import { preflight } from '../doctor/preflight.ts';
@@ -48,6 +49,7 @@ import {
 } from '../sources/scan-sources.ts';
 import { timelineFileSources } from '../sources/timeline-file-sources.ts';
 import { terminalJson, terminalText } from '../terminal-text.ts';
+import { printUpdateNotice } from '../update-notice.ts';
 
 const optionsSchema = z
   .object({
@@ -154,6 +156,17 @@ export async function runQueue(ctx: CliContext, raw: unknown): Promise<number> {
 
 async function queueFrom(ctx: CliContext, raw: unknown, report: JsonReport): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'queue', { paths: 'PATHS' });
+  const update = updateCheckFor(ctx.load().loaded);
+  const code = await queueParsed(ctx, opts, report);
+  printUpdateNotice(update, ctx.io.stderr);
+  return code;
+}
+
+async function queueParsed(
+  ctx: CliContext,
+  opts: QueueOptions,
+  report: JsonReport,
+): Promise<number> {
   const { config } = ctx.load().loaded;
   const note = (line: string) => {
     if (!opts.json) ctx.io.stdout.write(`${terminalText(line)}\n`);
@@ -225,6 +238,7 @@ async function queuePaths(
   const scan = await scanSources(paths, {
     extensions: config.filters.extensions,
     proxyRoot: config.paths.proxy_root,
+    layout: config.paths.layout,
   });
   report.skipped = scan.skipped;
   if (!opts.json)

@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { StatusResponse } from '../../core/job/contract.ts';
+import { updateCheckFor } from '../../core/update/update-check.ts';
 import type { CliContext } from '../context.ts';
 import { parseOptions } from '../options.ts';
 import { gatewayClientFor } from '../gateway-client.ts';
 import { terminalJson, terminalLines } from '../terminal-text.ts';
+import { printUpdateNotice } from '../update-notice.ts';
 
 const optionsSchema = z.object({ json: z.boolean().default(false) });
 
@@ -18,11 +20,13 @@ export function statusCommand(ctx: CliContext): Command {
 async function runStatus(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'status');
   const { loaded } = ctx.load();
+  const update = updateCheckFor(loaded);
   const status = await gatewayClientFor(loaded.config).status();
   const text = opts.json
     ? `${terminalJson(status)}\n`
     : terminalLines(statusLines(status, Date.now()));
   ctx.io.stdout.write(text);
+  printUpdateNotice(update, ctx.io.stderr);
   return 0;
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { redactUrl } from '../../core/secrets/redact.ts';
 import { endByHangup, watchHangup } from '../stack/hangup.ts';
 import { DependencyError } from '../../core/errors.ts';
+import { logUpdateNotice, updateCheckFor } from '../../core/update/update-check.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, parseOptions } from '../options.ts';
 
@@ -21,6 +22,7 @@ export function upCommand(ctx: CliContext): Command {
 async function runUp(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'up');
   const { loaded, logger } = ctx.load();
+  logUpdateNotice(updateCheckFor(loaded), logger);
   const out = ctx.io.stdout;
   // Listening before anything starts: a Ctrl-C while the stack comes up must stop what was
   // started (the private redis-server is out of the terminal's reach), not leave it behind.

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { redactUrl } from '../../core/secrets/redact.ts';
+import { logUpdateNotice, updateCheckFor } from '../../core/update/update-check.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, parseOptions } from '../options.ts';
 import { readBrokerRecord, resolveBrokerUrl } from '../stack/broker-url.ts';
@@ -33,6 +34,8 @@ async function runWork(ctx: CliContext, raw: unknown): Promise<number> {
   const opts = parseOptions(optionsSchema, raw, 'work');
   const { loaded, logger } = ctx.load();
   if (opts.logLevel) logger.level = opts.logLevel;
+  // Under `proxima up` (--exit-with-parent) the parent asks; one notice per stack is enough.
+  if (!opts.exitWithParent) logUpdateNotice(updateCheckFor(loaded), logger);
   const brokerUrl = resolveBrokerUrl(loaded.config, readBrokerRecord(loaded.stateDir));
 
   // Loaded on use: BullMQ and the media pipeline are heavy, and most commands never need them.

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { ProxyLayout } from '../../core/job/contract.ts';
 import type { PathMapping } from '../../core/paths/path-mapping.ts';
 import { editorProxyPathFor } from '../../core/paths/proxy-path.ts';
 
@@ -26,19 +27,21 @@ export function proxiesByStem(proxyRoot: string): Map<string, string[]> {
 }
 
 /**
- * The proxies that may be a source's: its mirrored path (also the name a same-stem neighbour
- * makes it take; with paths.mappings, the farm's mirror under the editor's names), else every proxy of its stem anywhere under the root. The walk of the root
+ * The proxies that may be a source's: its path by paths.layout, mirrored or beside it (also the
+ * name a same-stem neighbour makes it take; with paths.mappings, the farm's path under the
+ * editor's names), else every proxy of its stem anywhere under the root. The walk of the root
  * is only made, once, when some clip needs it.
  */
 export function proxyFinder(
   proxyRoot: string,
   mappings: readonly PathMapping[] = [],
+  layout: ProxyLayout = 'mirror',
 ): (source: string) => string[] {
   let byStem: Map<string, string[]> | null = null;
   return (source) => {
     for (const nameClash of [false, true]) {
-      const mirrored = editorProxyPathFor(source, proxyRoot, mappings, { nameClash });
-      if (existsSync(mirrored)) return [mirrored];
+      const planned = editorProxyPathFor(source, proxyRoot, mappings, { nameClash, layout });
+      if (existsSync(planned)) return [planned];
     }
     byStem ??= proxiesByStem(proxyRoot);
     const file = source.split(/[\\/]/).at(-1) ?? source;

@@ -60,6 +60,7 @@ export async function planFromResolve(
     proxyPathFor: (source) =>
       editorProxyPathFor(source, config.paths.proxy_root, config.paths.mappings, {
         nameClash: clashes(source),
+        layout: config.paths.layout,
       }),
     proxyExists: (p) => existsSync(p),
   };

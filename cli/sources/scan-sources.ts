@@ -3,8 +3,9 @@ import { readdirSync } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
-import { sourcePathSchema, type SourceRef } from '../../core/job/contract.ts';
+import { sourcePathSchema, type ProxyLayout, type SourceRef } from '../../core/job/contract.ts';
 import { statInput } from '../stat-input.ts';
+import { isBesideProxyFolder } from './proxy-folders.ts';
 
 /**
  * Camera cards hold sound recordings and stills beside the clips; they are never proxied, so
@@ -55,6 +56,7 @@ export type SkipReason =
   | 'not a video extension'
   | 'hidden file'
   | 'inside the proxy root'
+  | 'proxies beside their sources'
   | 'not a regular file'
   | 'unreadable'
   | 'control or text-direction characters in the name';
@@ -75,6 +77,8 @@ export interface ScanOptions {
   extensions: readonly string[];
   /** Already expanded; proxies below it are never queued as sources. */
   proxyRoot: string;
+  /** paths.layout: with beside, the Proxy folders beside sources are never walked. */
+  layout?: ProxyLayout;
   /** Relative paths are resolved against it (default: process.cwd()). */
   cwd?: string;
 }
@@ -181,6 +185,7 @@ export async function scanSources(
 ): Promise<ScanResult> {
   const cwd = options.cwd ?? process.cwd();
   const proxyRoot = path.resolve(cwd, options.proxyRoot);
+  const beside = options.layout === 'beside';
   const found = new Map<string, Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>>();
   const skipped = new Map<string, SkipReason>();
   const visitedDirs = new Set<string>();
@@ -225,8 +230,11 @@ export async function scanSources(
         skipped.set(full, 'unreadable');
         continue;
       }
-      if (st.isDirectory()) await walk(full);
-      else consider(full, st);
+      if (st.isDirectory()) {
+        if (beside && (await isBesideProxyFolder(full, entries))) {
+          skipped.set(full, 'proxies beside their sources');
+        } else await walk(full);
+      } else consider(full, st);
     }
   };
 
@@ -236,6 +244,8 @@ export async function scanSources(
     const st = await statInput(abs, 'path', 'SOURCE_NOT_FOUND', given, { special: 'return' });
     if (isInside(abs, proxyRoot)) {
       skipped.set(abs, 'inside the proxy root');
+    } else if (beside && (await isBesideProxyFolder(st.isDirectory() ? abs : path.dirname(abs)))) {
+      skipped.set(abs, 'proxies beside their sources');
     } else if (st.isDirectory()) {
       await walk(abs);
     } else if (isHidden(abs)) {

@@ -18,6 +18,18 @@ export interface LoadedConfig {
   searchPath: string;
   /** What the DaVinci Resolve bridge needs from the environment and the OS. */
   resolveEnv: ResolveEnv;
+  /** Running under CI (CI set to anything but empty, 0 or false): no update check. */
+  ci: boolean;
+  /** The npm registry the update check asks: npm's npm_config_registry, else npm's default. */
+  npmRegistry: string;
+  /** Keys a PROXIMA_ variable set (`worker.concurrency`), each with that variable's name. */
+  envOverrides: Record<string, string>;
+}
+
+export interface ConfigLocation {
+  file: string;
+  /** $VISUAL, else $EDITOR; empty when neither is set. */
+  editor: string;
 }
 
 export interface ResolveEnv {
@@ -68,21 +80,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const home = options.home ?? env.HOME ?? homedir();
-  const file = env.PROXIMA_CONFIG || join(configDir(env, platform, home), 'config.yaml');
-
-  if (!existsSync(file)) {
-    if (env.PROXIMA_CONFIG) {
-      throw new ConfigError(
-        `config file ${file} (from PROXIMA_CONFIG) does not exist`,
-        'point PROXIMA_CONFIG at an existing file, or unset it to use the default location',
-      );
-    }
-    if (options.create !== false) {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, DEFAULT_CONFIG_FILE, { flag: 'wx' });
-    }
-  }
-
+  const { file } = locateConfig(options);
   const raw = existsSync(file) ? readYaml(file) : {};
   const merged = applyEnvOverrides(raw, env);
   const parsed = configSchema.safeParse(merged);
@@ -97,7 +95,35 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     stateDir: stateDir(env, platform, home),
     searchPath: env.PATH ?? '',
     resolveEnv: { platform, vars },
+    ci: !['', '0', 'false'].includes((env.CI ?? '').trim().toLowerCase()),
+    npmRegistry: env.npm_config_registry || 'https://registry.npmjs.org/',
+    envOverrides: Object.fromEntries(overriddenBy.get(merged) ?? []),
   };
+}
+
+/**
+ * The config file (written with commented defaults on first run) and the user's editor, without
+ * reading the file: the commands that repair a broken file must not need it to load.
+ */
+export function locateConfig(options: LoadOptions = {}): ConfigLocation {
+  const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
+  const home = options.home ?? env.HOME ?? homedir();
+  const file = env.PROXIMA_CONFIG || join(configDir(env, platform, home), 'config.yaml');
+
+  if (!existsSync(file)) {
+    if (env.PROXIMA_CONFIG) {
+      throw new ConfigError(
+        `config file ${file} (from PROXIMA_CONFIG) does not exist`,
+        'point PROXIMA_CONFIG at an existing file, or unset it to use the default location',
+      );
+    }
+    if (options.create !== false) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, DEFAULT_CONFIG_FILE, { flag: 'wx' });
+    }
+  }
+  return { file, editor: env.VISUAL || env.EDITOR || '' };
 }
 
 function readYaml(file: string): Record<string, unknown> {
@@ -186,7 +212,8 @@ function redactJson(json: string | undefined): string | undefined {
   return json === undefined ? undefined : redactText(json);
 }
 
-function allowed(issue: z.core.$ZodIssue): string {
+/** What a key takes, in words, for an error about its value. */
+export function allowed(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return `a ${issue.expected}`;

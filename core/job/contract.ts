@@ -8,6 +8,10 @@ import { PROTOCOL_VERSION } from '../version.ts';
 
 export const presetNameSchema = z.enum(['prores-proxy', 'dnxhr-lb']);
 
+/** paths.layout: below the proxy root (mirror) or in a Proxy folder beside each source. */
+export const proxyLayoutSchema = z.enum(['mirror', 'beside']);
+export type ProxyLayout = z.output<typeof proxyLayoutSchema>;
+
 /** An absolute source path as the editor's machine sees it (POSIX, drive-letter or UNC). */
 export const sourcePathSchema = z
   .string()
@@ -96,8 +100,14 @@ export const encodeJobSchema = z.strictObject({
   source: sourceRefSchema,
   preset: presetNameSchema,
   proxyPath: z.string(),
-  /** The proxy root proxyPath is below: no folder between them may lead outside it. */
+  /**
+   * mirror: the proxy root proxyPath is below, no folder between them may lead outside it.
+   * beside: the Proxy folder beside the source, for messages; the worker derives the one place
+   * it may write from source.path itself.
+   */
   proxyRoot: z.string(),
+  /** Which of the two rules above proxyPath was made by, and the worker checks. */
+  layout: proxyLayoutSchema.default('mirror'),
   /** Epoch ms; a job waiting longer than broker.job_expires is dropped. */
   queuedAt: z.number(),
   /** Replace a verified proxy already at proxyPath instead of reusing it. */
@@ -140,6 +150,7 @@ export const chunkJobSchema = z.strictObject({
   /** The clip's proxy; the chunk file is named after it, in its folder. */
   proxyPath: z.string(),
   proxyRoot: z.string(),
+  layout: proxyLayoutSchema.default('mirror'),
   range: frameRangeSchema,
   /** Frames of the whole clip. */
   totalFrames: z.number().int().min(1),

@@ -1,9 +1,11 @@
 import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import type { ProxyLayout, SourceRef } from '../job/contract.ts';
+import { besideProxyPath } from './proxy-path.ts';
 
 export interface ProxyFolder {
-  /** job.proxyRoot as given. */
+  /** mirror: job.proxyRoot as given; beside: the Proxy folder beside the source. */
   root: string;
   realRoot: string;
   /** The proxy's folder with every link resolved, inside realRoot. */
@@ -70,6 +72,70 @@ export async function prepareProxyFolder(root: string, proxyPath: string): Promi
     }
   }
   return { root, realRoot, realDir: real, finalPath: path.join(real, path.basename(proxyPath)) };
+}
+
+/** What a job payload (clip or chunk) says about where its proxy goes. */
+export interface ProxyTarget {
+  layout: ProxyLayout;
+  proxyRoot: string;
+  proxyPath: string;
+  source: Pick<SourceRef, 'path' | 'nameClash'>;
+}
+
+/** The proxy's folder by the rule of the job's layout, checked and created. */
+export function prepareJobFolder(job: ProxyTarget): Promise<ProxyFolder> {
+  return job.layout === 'beside'
+    ? prepareBesideFolder(job.source, job.proxyPath)
+    : prepareProxyFolder(job.proxyRoot, job.proxyPath);
+}
+
+/**
+ * With layout beside a proxy is written to one place only: the Proxy folder directly beside
+ * its own source, under the name the source gives it. The payload's proxyPath must be exactly
+ * that, and the folder a real one there (a link would write elsewhere); it is created when
+ * missing, its parent never, since that is the source's own folder.
+ */
+export async function prepareBesideFolder(
+  source: Pick<SourceRef, 'path' | 'nameClash'>,
+  proxyPath: string,
+): Promise<ProxyFolder> {
+  const expected = besideProxyPath(source.path, { nameClash: source.nameClash });
+  if (path.resolve(proxyPath) !== path.resolve(expected)) {
+    throw new InputError(
+      'PROXY_PATH_NOT_BESIDE',
+      `proxy path ${proxyPath} is not in the Proxy folder beside its source ${source.path} (the proxy goes to ${expected})`,
+      'with paths.layout beside a worker writes only beside the source; queue the file again from a gateway of the same version as this worker',
+    );
+  }
+  const dir = path.dirname(path.resolve(expected));
+  const realParent = await realpath(path.dirname(dir));
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) {
+    throw new InputError(
+      'PROXY_PATH_OUTSIDE_ROOT',
+      `proxy folder ${dir} is a link (to ${await realpath(dir).catch(() => '?')}), not a folder beside the source`,
+      `replace the link ${dir} with a real folder, then queue again`,
+    );
+  }
+  if (!st.isDirectory()) {
+    throw new InputError(
+      'PROXY_FOLDER_BLOCKED',
+      `${dir} is a file where the proxy's folder should be`,
+      `move ${dir} out of the source's folder, then queue again`,
+    );
+  }
+  const realDir = path.join(realParent, path.basename(dir));
+  const real = await realpath(dir);
+  if (real !== realDir) throw outsideRoot(dir, real, dir);
+  return {
+    root: dir,
+    realRoot: realDir,
+    realDir,
+    finalPath: path.join(realDir, path.basename(expected)),
+  };
 }
 
 /**

@@ -34,6 +34,8 @@ export function cliSandbox(config: Record<string, unknown> = {}): CliSandbox {
     HOME: root,
     XDG_CONFIG_HOME: path.join(root, 'xdg-config'),
     XDG_STATE_HOME: path.join(root, 'xdg-state'),
+    // No update check: a command under test never asks the real npm registry.
+    CI: '1',
   });
   return { root, configFile, stateDir: path.join(root, 'xdg-state', 'proxima'), proxyRoot, env };
 }
