@@ -24,7 +24,7 @@ import {
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { chunkFileName } from '../core/paths/temp-name.ts';
-import { PRESETS } from '../core/presets/presets.ts';
+import { presetAt } from '../core/presets/presets.ts';
 import type { JobTracker } from './processor.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { abortOf, classify, LockLostError, readPayload } from './job-failure.ts';
@@ -99,7 +99,7 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         }
         throw err;
       });
-      const preset = PRESETS[data.preset];
+      const preset = presetAt(data.preset, data.size);
       const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
         signal: jobSignal,
       });

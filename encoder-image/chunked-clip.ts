@@ -173,6 +173,7 @@ async function queueChunks(
         batchId: ctx.data.batchId,
         source: ctx.data.source,
         preset: ctx.data.preset,
+        size: ctx.data.size,
         proxyPath: ctx.data.proxyPath,
         proxyRoot: ctx.data.proxyRoot,
         layout: ctx.data.layout,
@@ -259,7 +260,12 @@ async function assemble(
     temp = await createTempFile(folder.realDir, stem, clipId);
     const joinStarted = deps.now();
     await deps.ffmpeg.run(
-      buildAssembleArgs(source, { list, source: data.source.path, output: temp.path }),
+      buildAssembleArgs(source, {
+        list,
+        source: data.source.path,
+        output: temp.path,
+        audio: preset.audio,
+      }),
       { signal: ctx.signal, jobId: clipId, durationSec: source.durationSec },
     );
     await checkTempIntact(temp);

@@ -22,8 +22,8 @@ export function judgeExistingProxy(
 ): ExistingProxy {
   if (!proxy) return { kind: 'stale' };
   if (verifyProxy(source, proxy, preset).length === 0) return { kind: 'reuse', proxy };
-  const other = Object.values(PRESETS).find(
-    (p) => p.name !== preset.name && verifyProxy(source, proxy, p).length === 0,
-  );
+  const other = Object.values(PRESETS)
+    .map((p) => ({ ...p, size: preset.size }))
+    .find((p) => p.name !== preset.name && verifyProxy(source, proxy, p).length === 0);
   return other ? { kind: 'other-preset', preset: other } : { kind: 'stale' };
 }

@@ -18,7 +18,7 @@ import {
 } from '../core/paths/safe-write.ts';
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { StorageError, storageErrorFrom } from '../core/paths/storage-errors.ts';
-import { PRESETS, type Preset } from '../core/presets/presets.ts';
+import { presetAt, type Preset } from '../core/presets/presets.ts';
 import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { runChunkedClip, type ChunkedClipDeps } from './chunked-clip.ts';
@@ -147,7 +147,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         const unseenBy = await vis.list.markUnseen(data, jobId);
         return handOnOrFail(deps, job, token, data, unseenBy, err);
       });
-      const preset = PRESETS[data.preset];
+      const preset = presetAt(data.preset, data.size);
       const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
         signal: jobSignal,
       });

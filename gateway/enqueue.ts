@@ -76,7 +76,12 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
         'queue files below one of those folders, or add their folder to paths.media_roots (or a paths.mappings entry) in the gateway config',
       );
     }
-    const jobId = jobIdFor(source, preset, config.paths.mtime_tolerance_seconds);
+    const jobId = jobIdFor(
+      source,
+      preset,
+      config.paths.mtime_tolerance_seconds,
+      config.encoding.size,
+    );
     jobOfPath.set(queued.path, jobId);
     if (byJobId.has(jobId)) return;
     let proxyPath: string;
@@ -207,6 +212,7 @@ export async function enqueueBatch(
     v: PROTOCOL_VERSION,
     batchId,
     preset: plan.preset,
+    size: deps.config.encoding.size,
     layout: deps.config.paths.layout,
     queuedAt: now,
     ...(plan.reencode && { reencode: true }),

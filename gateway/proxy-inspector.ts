@@ -14,12 +14,6 @@ export interface ProxyInspector {
   inspect(proxyPath: string, preset: PresetName): Promise<Inspection>;
 }
 
-/** The profile ffprobe reports for each preset's encoder settings. */
-const PROFILES: Record<PresetName, string> = {
-  'prores-proxy': 'Proxy',
-  'dnxhr-lb': 'DNXHR LB',
-};
-
 interface VideoHeader {
   codec: string;
   tag: string;
@@ -33,7 +27,7 @@ export function headerMatches(header: VideoHeader | null, preset: PresetName): I
   if (header.codec !== want.codec || header.tag !== want.fourcc) {
     return { ok: false, reason: `it is ${header.codec} (${header.tag}), not ${want.label}` };
   }
-  if (header.profile !== PROFILES[preset]) {
+  if (header.profile !== want.profile) {
     return { ok: false, reason: `it is ${header.codec} ${header.profile}, not ${want.label}` };
   }
   return { ok: true };

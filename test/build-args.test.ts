@@ -5,7 +5,14 @@ import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import type { MediaInfo, VideoInfo } from '../core/media/media-info.ts';
 import { parseProbe } from '../core/media/parse-probe.ts';
 import { expectedFrames, verifyProxy } from '../core/media/verify-proxy.ts';
-import { encoderThreads, PRESETS, proxyDimensions } from '../core/presets/presets.ts';
+import {
+  encoderThreads,
+  presetAt,
+  PRESETS,
+  proxyDimensions,
+  type Preset,
+  type ProxySize,
+} from '../core/presets/presets.ts';
 
 /** Frozen ffprobe JSON of the sample kinds (see parse-probe.test.ts), at 320x180. */
 function probed(name: string): MediaInfo {
@@ -186,6 +193,47 @@ test('dnxhr-lb argv: DNxHR LB 8-bit 4:2:2, with the encoder threads given', () =
   );
 });
 
+const builtins: { name: keyof typeof PRESETS; video: string[]; pixFmt: string }[] = [
+  {
+    name: 'prores-lt',
+    video: ['prores_ks', '-profile:v', '1', '-vendor', 'apl0', '-qscale:v', '5'],
+    pixFmt: 'yuv422p10le',
+  },
+  { name: 'dnxhr-sq', video: ['dnxhd', '-profile:v', 'dnxhr_sq'], pixFmt: 'yuv422p' },
+  {
+    // Intra only (-g 1): every frame decodes alone, as an editor's scrubbing needs.
+    name: 'h264-intra',
+    video: ['libx264', '-profile:v', 'high', '-g', '1', '-preset', 'veryfast', '-crf', '20'],
+    pixFmt: 'yuv420p',
+  },
+];
+
+for (const b of builtins) {
+  test(`${b.name} argv: its encoder options right after -c:v, then its pixel format`, () => {
+    assert.deepEqual(buildFfmpegArgs(probed('h264-stereo'), PRESETS[b.name], io), [
+      ...HEAD,
+      ...['-map', '0:0', '-map', '0:1'],
+      ...METADATA,
+      ...['-vf', `${SCALE_720},format=${b.pixFmt}`],
+      ...['-c:v', ...b.video, '-pix_fmt', b.pixFmt],
+      ...BT709_TV,
+      ...PCM,
+      ...['-timecode', '01:00:00:00'],
+      ...TAIL,
+    ]);
+  });
+}
+
+test('audio as a preset asks: AAC, only the first streams mapped; none asked of none', () => {
+  const aac: Preset = { ...PRESETS['prores-proxy'], audio: { codec: 'aac', streams: 2 } };
+  const args = buildFfmpegArgs(probed('h264-10bit-422-4mono'), aac, io);
+  const maps = args.flatMap((a, i) => (a === '-map' ? [args[i + 1]] : []));
+  assert.deepEqual(maps, ['0:0', '0:1', '0:2']);
+  const at = args.indexOf('-c:a');
+  assert.deepEqual(args.slice(at, at + 6), ['-c:a', 'aac', '-b:a', '192k', '-ar', '48000']);
+  assert.equal(buildFfmpegArgs(probed('no-audio'), aac, io).includes('-c:a'), false);
+});
+
 test('an argv never carries a shell: paths with spaces and quotes stay one argument', () => {
   const input = `/media/Día 1/"quoted" $(rm -rf) A001.mov`;
   const args = buildFfmpegArgs(probed('h264-stereo'), PRESETS['prores-proxy'], {
@@ -257,6 +305,44 @@ for (const s of sizes) {
   });
 }
 
+const sized: { size: ProxySize; uhd: string; hd: string; sd: string; portrait: string }[] = [
+  { size: 540, uhd: '960x540', hd: '960x540', sd: '640x360', portrait: '304x540' },
+  { size: 720, uhd: '1280x720', hd: '1280x720', sd: '640x360', portrait: '406x720' },
+  { size: 1080, uhd: '1920x1080', hd: '1920x1080', sd: '640x360', portrait: '608x1080' },
+  { size: 'half', uhd: '1920x1080', hd: '960x540', sd: '320x180', portrait: '540x960' },
+  { size: 'quarter', uhd: '960x540', hd: '480x270', sd: '160x90', portrait: '270x480' },
+  { size: 'source', uhd: '3840x2160', hd: '1920x1080', sd: '640x360', portrait: '1080x1920' },
+];
+
+for (const s of sized) {
+  test(`proxy size ${s.size}: scaled down to it, never up`, () => {
+    const size = (m: MediaInfo) => {
+      const d = proxyDimensions(m, presetAt('prores-proxy', s.size));
+      return `${d.width}x${d.height}`;
+    };
+    assert.equal(size(source(3840, 2160)), s.uhd);
+    assert.equal(size(source(1920, 1080)), s.hd);
+    assert.equal(size(source(640, 360)), s.sd);
+    assert.equal(size(source(1920, 1080, { rotation: 90 })), s.portrait);
+  });
+}
+
+test('the argv and verification use the same size: half of 320x180 is 160x90', () => {
+  const preset = presetAt('dnxhr-sq', 'half');
+  const src = probed('h264-stereo');
+  const args = buildFfmpegArgs(src, preset, io);
+  // DNxHR's 256x120 minimum wins over half, as for any tiny source.
+  assert.match(args[args.indexOf('-vf') + 1]!, /^scale=256:144:/);
+  const v = src.video as VideoInfo;
+  const proxy: MediaInfo = {
+    ...src,
+    video: { ...v, codec: 'dnxhd', profile: 'DNXHR SQ', width: 256, height: 144 },
+  };
+  assert.deepEqual(verifyProxy(src, proxy, preset), []);
+  const half = presetAt('prores-proxy', 'half');
+  assert.match(buildFfmpegArgs(src, half, io)[args.indexOf('-vf') + 1]!, /^scale=160:90:/);
+});
+
 test('encoder threads: the cores shared by the jobs running at once, at least one', () => {
   assert.equal(encoderThreads(2, 1), 2);
   assert.equal(encoderThreads(2, 2), 1);
@@ -268,18 +354,25 @@ test('encoder threads: the cores shared by the jobs running at once, at least on
 test('verifyProxy: a matching proxy passes, each mismatch is named', () => {
   const src = probed('h264-stereo');
   const v = src.video as VideoInfo;
-  const good: MediaInfo = { ...src, video: { ...v, codec: 'prores' } };
+  const good: MediaInfo = { ...src, video: { ...v, codec: 'prores', profile: 'Proxy' } };
   const preset = PRESETS['prores-proxy'];
   assert.deepEqual(verifyProxy(src, good, preset), []);
 
   const bad: MediaInfo = {
     ...good,
-    video: { ...v, codec: 'h264', width: 640, frameCount: (v.frameCount ?? 0) + 2 },
+    video: {
+      ...v,
+      codec: 'h264',
+      profile: 'High',
+      width: 640,
+      frameCount: (v.frameCount ?? 0) + 2,
+    },
     audio: [],
     timecode: '00:00:00:00',
   };
   assert.deepEqual(verifyProxy(src, bad, preset), [
     'codec is h264, expected prores (ProRes 422 Proxy)',
+    'profile is High, expected Proxy (ProRes 422 Proxy)',
     'size is 640x180, expected 320x180',
     `${(v.frameCount ?? 0) + 2} frames, expected ${v.frameCount ?? 0}`,
     '0 audio streams, expected 1',
@@ -300,4 +393,14 @@ test('expected frames of a VFR source: its duration at the nominal rate', () => 
   assert.equal(expectedFrames(vfr), 30);
   assert.equal(expectedFrames(probed('h264-stereo')), 25);
   assert.equal(expectedFrames(probed('audio-only')), null);
+});
+
+test('verifyProxy tells two presets of one codec apart by their profile', () => {
+  const src = probed('h264-stereo');
+  const v = src.video as VideoInfo;
+  const lb: MediaInfo = { ...src, video: { ...v, codec: 'dnxhd', profile: 'DNXHR LB' } };
+  assert.deepEqual(verifyProxy(src, lb, PRESETS['dnxhr-lb']), []);
+  assert.deepEqual(verifyProxy(src, lb, PRESETS['dnxhr-sq']), [
+    'profile is DNXHR LB, expected DNXHR SQ (DNxHR SQ)',
+  ]);
 });

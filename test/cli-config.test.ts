@@ -59,7 +59,7 @@ test('a bad value in the file exits 2 with one error line naming file, key and w
     assert.equal(lines.length, 2, r.stderr);
     assert.equal(
       lines[0],
-      `error: config file ${box.configFile}: key encoding.preset has bad value "h264", expected one of "prores-proxy", "dnxhr-lb"`,
+      `error: config file ${box.configFile}: key encoding.preset has bad value "h264", expected one of "prores-proxy", "prores-lt", "dnxhr-lb", "dnxhr-sq", "h264-intra"`,
     );
     assert.match(lines[1]!, /^hint: /);
   }
@@ -97,7 +97,7 @@ test('bad command options are one error naming the option (exit 2)', async () =>
   assert.equal(r.code, 2);
   assert.equal(
     r.stderr,
-    'error: --preset "h264": expected one of prores-proxy, dnxhr-lb\nhint: see `proxima queue --help`\n',
+    'error: --preset "h264": expected one of prores-proxy, prores-lt, dnxhr-lb, dnxhr-sq, h264-intra\nhint: see `proxima queue --help`\n',
   );
   r = await runCli(['up', '--workers', 'lots'], { env: box.env });
   assert.equal(r.code, 2);
@@ -143,7 +143,7 @@ test('config get prints a default, a file and an env value bare, lists as one JS
   const extensions = await get(box, 'filters.extensions');
   assert.equal(extensions.split('\n').length, 2, extensions);
   assert.deepEqual(JSON.parse(extensions), configSchema.parse({}).filters.extensions);
-  assert.deepEqual(JSON.parse(await get(box, 'encoding')), { preset: 'prores-proxy' });
+  assert.deepEqual(JSON.parse(await get(box, 'encoding')), { preset: 'prores-proxy', size: 720 });
 });
 
 test('config get of an unknown key is one error naming the key', async () => {
@@ -201,7 +201,7 @@ test('config set with a bad value is refused naming the key and what is allowed;
     [['worker.nice', '40'], 'key worker.nice has bad value 40, expected a value of at most 19'],
     [
       ['encoding.preset', 'h264'],
-      'key encoding.preset has bad value "h264", expected one of "prores-proxy", "dnxhr-lb"',
+      'key encoding.preset has bad value "h264", expected one of "prores-proxy", "prores-lt", "dnxhr-lb", "dnxhr-sq", "h264-intra"',
     ],
     [['paths.media_roots', '[/a, '], 'value for paths.media_roots is not valid YAML'],
     [['worker.concurency', '2'], 'unknown config key "worker.concurency"'],

@@ -72,7 +72,7 @@ test('a bad value in the file names the file, the key, the value and what is all
   assert.equal(err.exitCode, 2);
   assert.equal(
     err.message,
-    `config file ${file}: key encoding.preset has bad value "h264", expected one of "prores-proxy", "dnxhr-lb"`,
+    `config file ${file}: key encoding.preset has bad value "h264", expected one of "prores-proxy", "prores-lt", "dnxhr-lb", "dnxhr-sq", "h264-intra"`,
   );
   assert.match(err.hint, /proxima config validate/);
 });

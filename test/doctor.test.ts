@@ -111,7 +111,7 @@ test('a healthy stack: every check OK, sources seen through paths.mappings, exit
       `workers: 1 registered on queue ${queue}(-p${PROTOCOL_VERSION})? \\(1 slot on \\S+\\)`,
       'ffmpeg: ffmpeg version \\S+ at \\S+ on worker \\S+',
       'ffprobe: ffprobe version \\S+ at \\S+ on worker \\S+',
-      'encoders: prores_ks and dnxhd in the ffmpeg of worker \\S+',
+      'encoders: prores_ks and dnxhd and libx264 in the ffmpeg of worker \\S+',
       'sources: 1 source visible and readable on worker \\S+',
       `proxy root: ${esc(box.proxyRoot)} writable on worker \\S+ \\(a test file written and removed\\)`,
       `free space: [\\d.]+ \\S+ free in ${esc(box.proxyRoot)} on worker \\S+; the batch's prores-proxy proxies need about [\\d.]+ (KiB|MiB) \\(preset bitrate x duration\\)`,

@@ -461,7 +461,8 @@ test('hostile request bodies get a 400 with one line naming the field', async ()
       {
         name: 'unknown preset',
         body: enqueueBody(['/media/ok.mp4'], { preset: 'h264-fast' }),
-        field: /^preset: expected one of "prores-proxy", "dnxhr-lb", got "h264-fast"/,
+        field:
+          /^preset: expected one of "prores-proxy", "prores-lt", "dnxhr-lb", "dnxhr-sq", "h264-intra", got "h264-fast"/,
       },
       {
         name: 'too many sources',

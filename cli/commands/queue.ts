@@ -9,6 +9,7 @@ import {
   type JobError,
   type JobView,
 } from '../../core/job/contract.ts';
+import { BUILTIN_PRESET_NAMES } from '../../core/presets/names.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
 import { updateCheckFor } from '../../core/update/update-check.ts';
 import type { CliContext } from '../context.ts';
@@ -90,7 +91,7 @@ export function queueCommand(ctx: CliContext): Command {
   return new Command('queue')
     .description('queue files and folders for proxies, then show progress and a summary')
     .argument('[paths...]', 'files and folders (folders are walked recursively)')
-    .option('--preset <name>', 'prores-proxy or dnxhr-lb (default: encoding.preset)')
+    .option('--preset <name>', `${BUILTIN_PRESET_NAMES.join(', ')} (default: encoding.preset)`)
     .option('--wait', 'wait for the proxies (default at a terminal)')
     .option('--no-wait', 'return once queued')
     .option('--json', 'print a machine-readable summary on stdout (waits unless --no-wait)')

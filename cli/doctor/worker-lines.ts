@@ -53,7 +53,7 @@ export function toolLines(result: ProbeResult): CheckLine[] {
   );
   if (ffmpeg.version) {
     const lacking = presetsLacking(result);
-    const encoders = Object.values(PRESETS).map((p) => p.videoArgs[0]);
+    const encoders = [...new Set(Object.values(PRESETS).map((p) => p.videoArgs[0]))];
     lines.push(
       lacking.length === 0
         ? ok('encoders', `${encoders.join(' and ')} in the ffmpeg of worker ${host}`)

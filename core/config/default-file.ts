@@ -75,8 +75,13 @@ worker:
   probe_seconds: 60
 
 encoding:
-  # prores-proxy (ProRes 422 Proxy) or dnxhr-lb (DNxHR LB).
+  # prores-proxy (ProRes 422 Proxy), prores-lt (ProRes 422 LT), dnxhr-lb (DNxHR LB),
+  # dnxhr-sq (DNxHR SQ) or h264-intra (all-intra H.264, for machines without a fast ProRes
+  # decoder). The proxy is a .mov.
   preset: prores-proxy
+  # Proxy size as Resolve offers it: 720 (lines high), 540, 1080, half, quarter (of the
+  # source's size) or source. Never larger than the source.
+  size: 720
 
 chunking:
   # Long clips are split into chunks that every worker shares, then joined without re-encoding.

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { pathStyle } from '../paths/path-mapping.ts';
+import { BUILTIN_PRESET_NAMES } from '../presets/names.ts';
+import { DEFAULT_PROXY_SIZE } from '../presets/presets.ts';
+import { proxySizeSchema } from '../presets/size-schema.ts';
 
 /** Seconds, as a whole number. */
 const seconds = z.number().int().min(1);
@@ -119,8 +122,13 @@ export const configSchema = z.strictObject({
     .prefault({}),
   encoding: z
     .strictObject({
-      /** Default preset: prores-proxy or dnxhr-lb. */
-      preset: z.enum(['prores-proxy', 'dnxhr-lb']).default('prores-proxy'),
+      /** Default preset: one of BUILTIN_PRESET_NAMES (core/presets/names.ts). */
+      preset: z.enum(BUILTIN_PRESET_NAMES).default('prores-proxy'),
+      /**
+       * Proxy size as Resolve offers it: 720 (a height, also as the string "720"), 540, 1080,
+       * half, quarter or source. Never larger than the source.
+       */
+      size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
     })
     .prefault({}),
   chunking: z

@@ -1,5 +1,5 @@
 import type { MediaInfo, VideoInfo } from '../media/media-info.ts';
-import { proxyDimensions, type Preset } from '../presets/presets.ts';
+import { proxyAudio, proxyDimensions, type Preset, type PresetAudio } from '../presets/presets.ts';
 
 export interface EncodeIo {
   input: string;
@@ -16,7 +16,7 @@ export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo):
   const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', io.input];
 
   args.push('-map', `0:${v.index}`);
-  for (const a of media.audio) args.push('-map', `0:${a.index}`);
+  for (const a of proxyAudio(media, preset.audio)) args.push('-map', `0:${a.index}`);
   // Creation date and camera tags carried; chapters dropped, as mov would write them as an
   // extra text track.
   args.push('-map_metadata', '0', '-map_chapters', '-1');
@@ -26,17 +26,20 @@ export function buildFfmpegArgs(media: MediaInfo, preset: Preset, io: EncodeIo):
   if (io.threads) args.push('-threads', String(io.threads));
   args.push(...colourTags(v));
 
-  args.push(...audioAndTimecodeArgs(media));
+  args.push(...audioAndTimecodeArgs(media, preset.audio));
   args.push(...proxyOutputArgs(io.output));
   return args;
 }
 
-/** The proxy's audio (every stream as 48 kHz PCM) and the source's start timecode. Pure. */
-export function audioAndTimecodeArgs(media: MediaInfo): string[] {
+/** The proxy's audio (48 kHz PCM or AAC) and the source's start timecode. Pure. */
+export function audioAndTimecodeArgs(media: MediaInfo, audio: PresetAudio): string[] {
   const args: string[] = [];
+  const streams = proxyAudio(media, audio).length;
   // 24-bit keeps camera PCM bit-exact; a stereo track costs 2.3 Mbit/s next to ~18 Mbit/s
-  // of 720p ProRes Proxy video.
-  if (media.audio.length > 0) args.push('-c:a', 'pcm_s24le', '-ar', '48000');
+  // of 720p ProRes Proxy video. AAC at 192 kbit/s a track for proxies sent over slow links.
+  if (streams > 0 && audio.codec === 'pcm') args.push('-c:a', 'pcm_s24le', '-ar', '48000');
+  if (streams > 0 && audio.codec === 'aac')
+    args.push('-c:a', 'aac', '-b:a', '192k', '-ar', '48000');
   if (media.timecode) args.push('-timecode', media.timecode);
   return args;
 }

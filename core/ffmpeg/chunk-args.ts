@@ -1,6 +1,6 @@
 import type { FrameRange } from '../job/contract.ts';
 import type { MediaInfo, VideoInfo } from '../media/media-info.ts';
-import type { Preset } from '../presets/presets.ts';
+import { PRESETS, proxyAudio, type Preset, type PresetAudio } from '../presets/presets.ts';
 import {
   audioAndTimecodeArgs,
   colourTags,
@@ -114,6 +114,8 @@ export interface AssembleIo {
   list: string;
   source: string;
   output: string;
+  /** The preset's audio; absent: every stream as PCM, as the built-in presets make it. */
+  audio?: PresetAudio;
 }
 
 /**
@@ -134,9 +136,10 @@ export function buildAssembleArgs(media: MediaInfo, io: AssembleIo): string[] {
   if (offset > 0) args.push('-itsoffset', seconds(offset));
   args.push('-f', 'concat', '-safe', '0', '-i', io.list, '-i', io.source);
   args.push('-map', '0:v:0');
-  for (const a of media.audio) args.push('-map', `1:${a.index}`);
+  const audio = io.audio ?? PRESETS['prores-proxy'].audio;
+  for (const a of proxyAudio(media, audio)) args.push('-map', `1:${a.index}`);
   args.push('-map_metadata', '1', '-map_chapters', '-1', '-c:v', 'copy');
-  args.push(...audioAndTimecodeArgs(media), ...proxyOutputArgs(io.output));
+  args.push(...audioAndTimecodeArgs(media, audio), ...proxyOutputArgs(io.output));
   return args;
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { BUILTIN_PRESET_NAMES } from '../presets/names.ts';
+import { DEFAULT_PROXY_SIZE } from '../presets/presets.ts';
+import { proxySizeSchema } from '../presets/size-schema.ts';
 import { PROTOCOL_VERSION } from '../version.ts';
 
 /**
@@ -6,7 +9,7 @@ import { PROTOCOL_VERSION } from '../version.ts';
  * CLI, the gateway and the workers. Validated once at each boundary, then trusted.
  */
 
-export const presetNameSchema = z.enum(['prores-proxy', 'dnxhr-lb']);
+export const presetNameSchema = z.enum(BUILTIN_PRESET_NAMES);
 
 /** paths.layout: below the proxy root (mirror) or in a Proxy folder beside each source. */
 export const proxyLayoutSchema = z.enum(['mirror', 'beside']);
@@ -99,6 +102,8 @@ export const encodeJobSchema = z.strictObject({
   batchId: z.string(),
   source: sourceRefSchema,
   preset: presetNameSchema,
+  /** The gateway's encoding.size, so every worker makes the same frame size. */
+  size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
   proxyPath: z.string(),
   /**
    * mirror: the proxy root proxyPath is below, no folder between them may lead outside it.
@@ -147,6 +152,7 @@ export const chunkJobSchema = z.strictObject({
   batchId: z.string(),
   source: sourceRefSchema,
   preset: presetNameSchema,
+  size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
   /** The clip's proxy; the chunk file is named after it, in its folder. */
   proxyPath: z.string(),
   proxyRoot: z.string(),

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PresetName } from '../config/schema.ts';
+import { DEFAULT_PROXY_SIZE, type ProxySize } from '../presets/presets.ts';
 import { mtimeWindow } from '../paths/mtime.ts';
 import { canonicalPath } from '../paths/path-mapping.ts';
 import type { SourceRef } from './contract.ts';
 
 /**
  * Deterministic: the same file (farm path, size, mtime) with the same preset always gets the
- * same id, so BullMQ refuses to queue it twice. The path is the farm's, in one spelling
+ * same id, so BullMQ refuses to queue it twice; another preset or proxy size is another proxy,
+ * so another job. The path is the farm's, in one spelling
  * (`D:\media\A001.mp4` and `d:/media/A001.mp4` are one file), and the mtime its tolerance window
  * (paths.mtime_tolerance_seconds; 0: exact), since SMB and FAT round it. A changed file (new
  * size or mtime) gets a new id. BullMQ ids must not contain ':' nor look like integers, hence
@@ -16,6 +18,7 @@ export function jobIdFor(
   source: Pick<SourceRef, 'path' | 'size' | 'mtimeMs'>,
   preset: PresetName,
   mtimeToleranceSec = 0,
+  size: ProxySize = DEFAULT_PROXY_SIZE,
 ) {
   const digest = createHash('sha256')
     .update(
@@ -23,7 +26,9 @@ export function jobIdFor(
         canonicalPath(source.path),
         source.size,
         mtimeWindow(source.mtimeMs, mtimeToleranceSec),
-        preset,
+        // At the default size the id is the one gateways without encoding.size give, so a
+        // farm part-way through an upgrade still deduplicates.
+        ...(size === DEFAULT_PROXY_SIZE ? [preset] : [preset, size]),
       ]),
     )
     .digest('hex');

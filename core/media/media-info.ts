@@ -29,6 +29,8 @@ export interface VideoInfo {
   frameCount: number | null;
   /** Display rotation in degrees clockwise: 0, 90, 180 or 270. */
   rotation: 0 | 90 | 180 | 270;
+  /** The codec profile ffprobe names ("Proxy", "LT", "DNXHR SQ", "High"), when it names one. */
+  profile?: string;
   colorRange: 'tv' | 'pc' | 'unknown';
   colorPrimaries: string | null;
   colorTransfer: string | null;

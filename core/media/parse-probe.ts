@@ -129,6 +129,7 @@ function parseVideo(s: Json, formatDuration: number): VideoInfo {
     vfr: rates.vfr,
     frameCount,
     rotation: rotationOf(s),
+    ...(str(s.profile) !== null && { profile: str(s.profile)! }),
     colorRange: rangeOf(str(s.color_range), pixFmt),
     colorPrimaries: known(str(s.color_primaries)),
     colorTransfer: known(str(s.color_transfer)),

@@ -1,6 +1,6 @@
 import type { FrameRange } from '../job/contract.ts';
 import type { MediaInfo } from './media-info.ts';
-import { proxyDimensions, type Preset } from '../presets/presets.ts';
+import { proxyAudio, proxyDimensions, type Preset } from '../presets/presets.ts';
 
 /**
  * Compares a finished proxy's probe with its source's: codec, size, frame count (within one
@@ -17,6 +17,10 @@ export function verifyProxy(source: MediaInfo, proxy: MediaInfo, preset: Preset)
   if (pv.codec !== preset.codec) {
     problems.push(`codec is ${pv.codec}, expected ${preset.codec} (${preset.label})`);
   }
+  // Two presets of one codec (ProRes Proxy and LT, DNxHR LB and SQ) differ only here.
+  if (pv.profile !== undefined && pv.profile !== preset.profile) {
+    problems.push(`profile is ${pv.profile}, expected ${preset.profile} (${preset.label})`);
+  }
   const want = proxyDimensions(source, preset);
   if (pv.width !== want.width || pv.height !== want.height) {
     problems.push(`size is ${pv.width}x${pv.height}, expected ${want.width}x${want.height}`);
@@ -30,8 +34,9 @@ export function verifyProxy(source: MediaInfo, proxy: MediaInfo, preset: Preset)
       problems.push(`${pv.frameCount} frames, expected ${expected}`);
     }
   }
-  if (proxy.audio.length !== source.audio.length) {
-    problems.push(`${proxy.audio.length} audio streams, expected ${source.audio.length}`);
+  const audio = proxyAudio(source, preset.audio).length;
+  if (proxy.audio.length !== audio) {
+    problems.push(`${proxy.audio.length} audio streams, expected ${audio}`);
   }
   if (source.timecode && proxy.timecode !== source.timecode) {
     problems.push(`timecode is ${proxy.timecode ?? 'missing'}, expected ${source.timecode}`);
