@@ -3,7 +3,10 @@
  * Generates short 1080p sources (camera-like H.264 at ~50 Mbit/s, and HDV-style 1080i50
  * MPEG-2 in MXF), encodes each variant through buildFfmpegArgs, and prints markdown tables.
  *
- *   node --import tsx bench/encoder-choice.ts [--seconds 4] [--runs 2]
+ * With --presets only the table of the built-in presets as they ship (each at 720p and at
+ * 1080p, one job with default threads and two jobs side by side as a 2-core worker runs them).
+ *
+ *   node --import tsx bench/encoder-choice.ts [--seconds 4] [--runs 2] [--presets]
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -15,7 +18,8 @@ import { locateFfmpeg, locateFfprobe } from '../core/ffmpeg/locate.ts';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
 import type { MediaInfo } from '../core/media/media-info.ts';
 import { PROBE_ARGS, parseProbe } from '../core/media/parse-probe.ts';
-import { PRESETS, type Preset } from '../core/presets/presets.ts';
+import { BUILTIN_PRESET_NAMES } from '../core/presets/names.ts';
+import { PRESETS, presetAt, type Preset } from '../core/presets/presets.ts';
 
 const run = promisify(execFile);
 const ffmpeg = locateFfmpeg('', process.env.PATH).path;
@@ -28,6 +32,7 @@ function option(name: string, fallback: number): number {
 }
 const SECONDS = option('seconds', 4);
 const RUNS = option('runs', 2);
+const PRESETS_ONLY = process.argv.includes('--presets');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'proxima-bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -165,6 +170,11 @@ async function main(): Promise<void> {
   const media = await probe(h264);
   const frames = media.video?.frameCount ?? 0;
 
+  if (PRESETS_ONLY) {
+    await builtinPresets(media, h264, frames);
+    return;
+  }
+
   const decode = await timed([['-hide_banner', '-v', 'error', '-i', h264, '-f', 'null', '-']]);
   const decodeScale = await timed([
     ['-hide_banner', '-v', 'error', '-i', h264, '-vf', 'scale=1280:720', '-f', 'null', '-'],
@@ -269,6 +279,24 @@ async function main(): Promise<void> {
     );
   }
   table('Deinterlacers, 1080i50 MPEG-2 MXF to 1280x720 ProRes Proxy', deintRows);
+}
+
+/** Each built-in preset exactly as a worker builds it, at two sizes, alone and two at once. */
+async function builtinPresets(media: MediaInfo, input: string, frames: number): Promise<void> {
+  const rows: Row[] = [];
+  for (const size of [720, 1080] as const) {
+    for (const name of BUILTIN_PRESET_NAMES) {
+      const preset = presetAt(name, size);
+      rows.push(await variant(`${name} ${size}p, 1 job`, media, input, preset, frames));
+      rows.push(
+        await variant(`${name} ${size}p, 2 jobs`, media, input, preset, frames, undefined, 2),
+      );
+    }
+  }
+  table(
+    "Built-in presets, 1080p H.264 source, default threads (fps counts every job's frames)",
+    rows,
+  );
 }
 
 await main();

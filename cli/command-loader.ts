@@ -20,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandFactory>>> =
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
   link: async () => (await import('./commands/link.ts')).linkCommand,
   unlink: async () => (await import('./commands/unlink.ts')).unlinkCommand,
+  presets: async () => (await import('./commands/presets.ts')).presetsCommand,
 };
 
 /** Options of the program itself; none takes a value. */

@@ -24,7 +24,7 @@ import {
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { storageErrorFrom } from '../core/paths/storage-errors.ts';
 import { chunkFileName } from '../core/paths/temp-name.ts';
-import { presetAt } from '../core/presets/presets.ts';
+import { resolvePreset } from '../core/presets/choose-preset.ts';
 import type { JobTracker } from './processor.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { abortOf, classify, LockLostError, readPayload } from './job-failure.ts';
@@ -99,7 +99,8 @@ export function createChunkProcessor(deps: ChunkProcessorDeps): Processor<ChunkJ
         }
         throw err;
       });
-      const preset = presetAt(data.preset, data.size);
+      // The clip job's choice, as it defined it: the same lookup the clip job made.
+      const preset = resolvePreset({ size: data.size, user: data.presets }, data.preset);
       const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
         signal: jobSignal,
       });

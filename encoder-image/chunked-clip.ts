@@ -16,7 +16,7 @@ import { checkStillInside, type ProxyFolder } from '../core/paths/proxy-folder.t
 import { checkTempIntact, createTempFile, type TempFile } from '../core/paths/safe-write.ts';
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { chunkFileName, chunkListName, parseChunkFileName } from '../core/paths/temp-name.ts';
-import type { Preset } from '../core/presets/presets.ts';
+import type { PresetChoice } from '../core/presets/choose-preset.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
 import type { ChunkQueue } from './chunk-queue.ts';
 import { encodeResult } from './encode-result.ts';
@@ -41,7 +41,8 @@ export interface ClipContext {
   signal: AbortSignal | undefined;
   data: EncodeJob;
   source: MediaInfo;
-  preset: Preset;
+  /** Made once, after the clip's probe: every chunk and the join use this preset. */
+  choice: PresetChoice;
   folder: ProxyFolder;
   split: ChunkPlan;
   log: Logger;
@@ -133,7 +134,7 @@ async function missingChunks(deps: ChunkedClipDeps, ctx: ClipContext): Promise<F
           .catch(() => undefined);
         return (
           probe !== undefined &&
-          verifyChunk(ctx.source, probe, ctx.preset, c, ctx.split.totalFrames).length === 0
+          verifyChunk(ctx.source, probe, ctx.choice.preset, c, ctx.split.totalFrames).length === 0
         );
       }),
     ),
@@ -172,8 +173,11 @@ async function queueChunks(
         generation,
         batchId: ctx.data.batchId,
         source: ctx.data.source,
-        preset: ctx.data.preset,
+        preset: ctx.choice.name,
         size: ctx.data.size,
+        presets: Object.hasOwn(ctx.data.presets, ctx.choice.name)
+          ? { [ctx.choice.name]: ctx.data.presets[ctx.choice.name]! }
+          : {},
         proxyPath: ctx.data.proxyPath,
         proxyRoot: ctx.data.proxyRoot,
         layout: ctx.data.layout,
@@ -249,7 +253,8 @@ async function assemble(
   ctx: ClipContext,
   ids: readonly string[],
 ): Promise<EncodeResult> {
-  const { job, data, source, preset, folder, split, log } = ctx;
+  const { job, data, source, folder, split, log } = ctx;
+  const preset = ctx.choice.preset;
   const clipId = String(job.id);
   const stem = path.basename(data.proxyPath, '.mov');
   const list = path.join(folder.realDir, chunkListName(stem, clipId));
@@ -300,6 +305,8 @@ async function assemble(
     return {
       ...encodeResult(data, proxy, false, ctx.started, deps.now(), deps.workerId),
       chunks: split.chunks.length,
+      preset: ctx.choice.name,
+      rule: ctx.choice.rule,
     };
   } finally {
     if (temp) await rm(temp.path, { force: true }).catch(() => undefined);

@@ -24,6 +24,11 @@ export function judgeExistingProxy(
   if (verifyProxy(source, proxy, preset).length === 0) return { kind: 'reuse', proxy };
   const other = Object.values(PRESETS)
     .map((p) => ({ ...p, size: preset.size }))
-    .find((p) => p.name !== preset.name && verifyProxy(source, proxy, p).length === 0);
+    // By what the file says, not the name: a user preset shares its base's name.
+    .find((p) => !sameStream(p, preset) && verifyProxy(source, proxy, p).length === 0);
   return other ? { kind: 'other-preset', preset: other } : { kind: 'stale' };
+}
+
+function sameStream(a: Preset, b: Preset): boolean {
+  return a.codec === b.codec && a.fourcc === b.fourcc && a.profile === b.profile;
 }

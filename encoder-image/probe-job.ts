@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../core/log.ts';
 import { freeBytes } from '../core/paths/storage-errors.ts';
 import { tempNameFor } from '../core/paths/temp-name.ts';
+import { isBuiltinPreset } from '../core/presets/names.ts';
 import { PRESETS } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 import type { AnyProcessor } from './job-dispatch.ts';
@@ -163,7 +164,13 @@ async function checkSource(
       path: source,
       ok: true,
       durationSec: media.durationSec,
-      estimatedProxyBytes: media.video ? estimateProxyBytes(media, PRESETS[job.preset]) : 0,
+      // A user preset's definition is the gateway's: estimated as the default built-in.
+      estimatedProxyBytes: media.video
+        ? estimateProxyBytes(
+            media,
+            PRESETS[isBuiltinPreset(job.preset) ? job.preset : 'prores-proxy'],
+          )
+        : 0,
     };
   } catch (err) {
     // Readable but not media: the encode would fail the same way, with the same reason.

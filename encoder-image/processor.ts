@@ -18,7 +18,8 @@ import {
 } from '../core/paths/safe-write.ts';
 import { checkSourceFile } from '../core/paths/source-file.ts';
 import { StorageError, storageErrorFrom } from '../core/paths/storage-errors.ts';
-import { presetAt, type Preset } from '../core/presets/presets.ts';
+import { choosePreset, type PresetChoice } from '../core/presets/choose-preset.ts';
+import type { Preset } from '../core/presets/presets.ts';
 import { judgeExistingProxy, type ExistingProxy } from './existing-proxy.ts';
 import { FfmpegFailed, type FfmpegRunner } from './ffmpeg-runner.ts';
 import { runChunkedClip, type ChunkedClipDeps } from './chunked-clip.ts';
@@ -147,11 +148,22 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         const unseenBy = await vis.list.markUnseen(data, jobId);
         return handOnOrFail(deps, job, token, data, unseenBy, err);
       });
-      const preset = presetAt(data.preset, data.size);
       const source = await (deps.sourceProber ?? deps.prober).probe(data.source.path, {
         signal: jobSignal,
       });
       checkEncodable(data.source.path, source);
+      // Only the worker probes: the rules are applied here, to the table the job carries.
+      const choice = choosePreset(
+        source,
+        data.source.path,
+        { size: data.size, user: data.presets },
+        data.rules,
+        data.preset,
+      );
+      const preset = choice.preset;
+      if (choice.rule)
+        log.info({ preset: choice.name, rule: choice.rule.description }, 'preset chosen by rule');
+      const chosen = chosenOf(choice);
 
       const folder = await prepareJobFolder(data);
       const existing = data.reencode
@@ -159,13 +171,16 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
         : await existingProxy(deps.prober, folder.finalPath, source, preset, jobSignal);
       if (existing.kind === 'reuse') {
         log.info({ proxy: data.proxyPath }, 'verified proxy already there; not encoding again');
-        return encodeResult(data, existing.proxy, true, started, now(), deps.workerId);
+        return {
+          ...encodeResult(data, existing.proxy, true, started, now(), deps.workerId),
+          ...chosen,
+        };
       }
       if (existing.kind === 'other-preset') {
         throw new InputError(
           'PROXY_OTHER_PRESET',
-          `${data.proxyPath} is already a proxy of ${data.source.path} made with preset ${existing.preset.name} (${existing.preset.label}), not ${preset.name}; it was left as it is`,
-          `queue it again with --reencode to replace it with a ${preset.name} proxy, or with --preset ${existing.preset.name} to keep it`,
+          `${data.proxyPath} is already a proxy of ${data.source.path} made with preset ${existing.preset.name} (${existing.preset.label}), not ${choice.name}; it was left as it is`,
+          `queue it again with --reencode to replace it with a ${choice.name} proxy, or with --preset ${existing.preset.name} to keep it`,
         );
       }
 
@@ -181,7 +196,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
             mtimeToleranceSec: deps.mtimeToleranceSec,
             now,
           },
-          { job, token, signal: jobSignal, data, source, preset, folder, split, log, started },
+          { job, token, signal: jobSignal, data, source, choice, folder, split, log, started },
         );
       }
 
@@ -231,7 +246,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<EncodeJob, Encod
       await rename(temp.path, folder.finalPath);
       temp = undefined;
       log.info({ proxy: data.proxyPath, seconds: (now() - started) / 1000 }, 'proxy written');
-      return encodeResult(data, proxy, false, started, now(), deps.workerId);
+      return { ...encodeResult(data, proxy, false, started, now(), deps.workerId), ...chosen };
     } catch (err) {
       // Already decided: handed on to another worker, or failed for good farm-wide.
       if (err instanceof Settled) throw err.settled;
@@ -301,6 +316,11 @@ async function handOnOrFail(
   );
   await job.moveToDelayed((deps.now ?? Date.now)() + HAND_ON_MS, token);
   throw new Settled(new DelayedError());
+}
+
+/** The result's record of the choice: which preset, and which rule picked it. */
+export function chosenOf(choice: PresetChoice): Pick<EncodeResult, 'preset' | 'rule'> {
+  return { preset: choice.name, rule: choice.rule };
 }
 
 function checkNotExpired(data: EncodeJob, nowMs: number, expiresSec: number): void {

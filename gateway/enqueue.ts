@@ -11,7 +11,13 @@ import {
   type SourceRef,
 } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
-import { jobIdFor, newBatchId } from '../core/job/job-id.ts';
+import { jobIdFor, newBatchId, presetsDigest } from '../core/job/job-id.ts';
+import {
+  presetTableFrom,
+  resolvePreset,
+  UnknownPresetError,
+} from '../core/presets/choose-preset.ts';
+import { jobPresets, type JobPresets } from '../core/presets/job-presets.ts';
 import { pathStyle, toEditor, toFarm } from '../core/paths/path-mapping.ts';
 import { payloadProxyRoot, proxyPathFor } from '../core/paths/proxy-path.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
@@ -39,6 +45,8 @@ export interface PlannedJob {
 
 export interface EnqueuePlan {
   preset: PresetName;
+  /** What every job carries to choose and build its preset on any worker. */
+  presets: JobPresets;
   label: string | null;
   reencode: boolean;
   /** One per distinct job, in request order. */
@@ -56,7 +64,26 @@ export interface EnqueuePlan {
  */
 export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   const request = enqueueRequestSchema.parse(body, { reportInput: true });
-  const preset = request.preset ?? config.encoding.preset;
+  let presets: JobPresets;
+  try {
+    presets = jobPresets(
+      presetTableFrom(config),
+      config.encoding.rules,
+      config.encoding.preset,
+      request.preset,
+    );
+  } catch (err) {
+    if (!(err instanceof UnknownPresetError)) throw err;
+    // Worded as the request's other bad values are.
+    const known = err.known.map((n) => JSON.stringify(n)).join(', ');
+    throw new InputError(
+      'INVALID_REQUEST',
+      `${fieldName(['preset'])}: expected one of ${known}, got ${JSON.stringify(err.preset)}`,
+      err.hint,
+    );
+  }
+  const preset = presets.preset;
+  const digest = presetsDigest(presets.rules, presets.presets);
   const jobs: PlannedJob[] = [];
   const byJobId = new Set<string>();
   const byProxyPath = new Map<string, number>();
@@ -81,6 +108,7 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
       preset,
       config.paths.mtime_tolerance_seconds,
       config.encoding.size,
+      digest,
     );
     jobOfPath.set(queued.path, jobId);
     if (byJobId.has(jobId)) return;
@@ -116,6 +144,7 @@ export function planEnqueue(body: unknown, config: Config): EnqueuePlan {
   });
   return {
     preset,
+    presets,
     label: request.label ?? null,
     reencode: request.reencode ?? false,
     jobs,
@@ -170,15 +199,23 @@ export function claimedProxy(job: StoredJob | null, planned: string): string | n
 async function staleFinished(
   deps: EnqueueDeps,
   done: readonly PlannedJob[],
-  preset: PresetName,
+  plan: EnqueuePlan,
 ): Promise<PlannedJob[]> {
   if (done.length === 0) return [];
   const stored = await deps.queue.getJobs(done.map((j) => j.jobId));
+  const table = { size: deps.config.encoding.size, user: plan.presets.presets };
   const verdicts = await Promise.all(
     done.map(async (j, i) => {
       const claimed = claimedProxy(stored[i] ?? null, j.proxyPath);
       if (claimed === null) return { ok: false as const, reason: 'its result names another path' };
-      return deps.proxies.inspect(claimed, preset);
+      // The preset the worker chose (by a rule, perhaps), as the same lookup the worker uses.
+      const chosen = encodeResultSchema.parse(stored[i]!.returnvalue).preset ?? plan.preset;
+      try {
+        return await deps.proxies.inspect(claimed, resolvePreset(table, chosen));
+      } catch (err) {
+        if (!isProximaError(err)) throw err;
+        return { ok: false as const, reason: err.message };
+      }
     }),
   );
   const stale: PlannedJob[] = [];
@@ -213,6 +250,8 @@ export async function enqueueBatch(
     batchId,
     preset: plan.preset,
     size: deps.config.encoding.size,
+    presets: plan.presets.presets,
+    rules: plan.presets.rules,
     layout: deps.config.paths.layout,
     queuedAt: now,
     ...(plan.reencode && { reencode: true }),
@@ -242,7 +281,7 @@ export async function enqueueBatch(
     const fresh = plan.jobs.filter((_, i) => states[i] === 'unknown');
     const failed = plan.jobs.filter((_, i) => states[i] === 'failed');
     const done = plan.jobs.filter((_, i) => states[i] === 'completed');
-    const stale = await staleFinished(deps, done, plan.preset);
+    const stale = await staleFinished(deps, done, plan);
     // Largest files first: long clips start early and their chunks spread over the workers
     // while the short ones fill the gaps, instead of one long clip finishing last.
     const bySize = [...fresh].sort((a, b) => b.source.size - a.source.size);

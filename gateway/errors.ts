@@ -73,7 +73,8 @@ export function isBrokerDown(err: unknown): boolean {
 
 const FIELD_HINTS: Record<string, string> = {
   v: 'the CLI and the gateway speak different protocol versions; run the same Proxima version on both',
-  preset: 'use prores-proxy or dnxhr-lb',
+  preset:
+    'use a built-in preset (proxima presets list) or one named under presets: in the gateway config',
   sources: 'queue at most 10000 absolute, normalised file paths per batch',
 };
 

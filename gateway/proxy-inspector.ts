@@ -1,17 +1,18 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { PresetName } from '../core/config/schema.ts';
 import { isProximaError } from '../core/errors.ts';
 import { locateFfprobe } from '../core/ffmpeg/locate.ts';
 import type { Logger } from '../core/log.ts';
-import { PRESETS } from '../core/presets/presets.ts';
+import { presetAt, type Preset } from '../core/presets/presets.ts';
+import { isBuiltinPreset } from '../core/presets/names.ts';
 
 /** What is on disk at a proxy path, checked cheaply against the preset it should be. */
 export type Inspection = { ok: true } | { ok: false; reason: string };
 
 /** Whether a finished job's proxy is still there; the gateway's view of the proxy disk. */
 export interface ProxyInspector {
-  inspect(proxyPath: string, preset: PresetName): Promise<Inspection>;
+  /** preset: as resolvePreset (core/presets/choose-preset.ts) builds it, or a built-in's name. */
+  inspect(proxyPath: string, preset: Preset | string): Promise<Inspection>;
 }
 
 interface VideoHeader {
@@ -21,8 +22,8 @@ interface VideoHeader {
 }
 
 /** Pure: does the first video stream's header say it was made with this preset? */
-export function headerMatches(header: VideoHeader | null, preset: PresetName): Inspection {
-  const want = PRESETS[preset];
+export function headerMatches(header: VideoHeader | null, preset: Preset | string): Inspection {
+  const want = wanted(preset);
   if (!header) return { ok: false, reason: 'it has no video stream' };
   if (header.codec !== want.codec || header.tag !== want.fourcc) {
     return { ok: false, reason: `it is ${header.codec} (${header.tag}), not ${want.label}` };
@@ -31,6 +32,12 @@ export function headerMatches(header: VideoHeader | null, preset: PresetName): I
     return { ok: false, reason: `it is ${header.codec} ${header.profile}, not ${want.label}` };
   }
   return { ok: true };
+}
+
+function wanted(preset: Preset | string): Preset {
+  if (typeof preset !== 'string') return preset;
+  if (!isBuiltinPreset(preset)) throw new Error(`${preset} is not a built-in preset`);
+  return presetAt(preset);
 }
 
 /** Pure: ffprobe's JSON for `-show_entries stream=codec_name,codec_tag_string,profile`. */
@@ -105,7 +112,9 @@ export function createFfprobeInspector(options: FfprobeInspectorOptions): ProxyI
       if (!st) return { ok: false, reason: 'nothing is at its proxy path' };
       if (!st.isFile()) return { ok: false, reason: 'its proxy path is not a file' };
       if (st.size === 0) return { ok: false, reason: 'its proxy is empty' };
-      const key = `${preset}\0${proxyPath}`;
+      const want = wanted(preset);
+      // By what the header is checked against: two presets with one header are one verdict.
+      const key = `${want.codec}/${want.fourcc}/${want.profile}\0${proxyPath}`;
       const identity = `${st.size}:${st.mtimeMs}:${st.ino}`;
       const known = cache.get(key);
       if (known?.identity === identity) return known.verdict;
@@ -114,7 +123,7 @@ export function createFfprobeInspector(options: FfprobeInspectorOptions): ProxyI
       if (!bin) return { ok: false, reason: 'ffprobe is not available to check it' };
       let verdict: Inspection;
       try {
-        verdict = headerMatches(parseHeader(await slots(() => probe(bin, proxyPath))), preset);
+        verdict = headerMatches(parseHeader(await slots(() => probe(bin, proxyPath))), want);
       } catch (err) {
         // Not cached: a timeout or a half-copied file may read fine next time.
         const e = err as Error & { killed?: boolean };

@@ -40,6 +40,7 @@ export function missingJobView(
     source: editor?.source ?? '',
     proxyPath: editor?.proxyPath ?? '',
     preset,
+    rule: null,
     attempts: 0,
     progress: null,
     result: null,
@@ -73,6 +74,7 @@ export function jobViewFrom(
     farmSource,
     farmProxyPath,
     preset: data.success ? data.data.preset : fallbackPreset,
+    rule: null,
     attempts: job.attemptsMade,
     progress: progress.success ? progress.data : null,
     result: null,
@@ -84,8 +86,12 @@ export function jobViewFrom(
   };
   if (job.state === 'completed') {
     const result = encodeResultSchema.safeParse(job.returnvalue);
-    if (result.success) view.result = result.data;
-    else return { ...view, state: 'failed', error: BAD_RESULT };
+    if (result.success) {
+      view.result = result.data;
+      // The preset a rule chose is known once the worker has probed and encoded the source.
+      if (result.data.preset !== undefined) view.preset = result.data.preset;
+      view.rule = result.data.rule ?? null;
+    } else return { ...view, state: 'failed', error: BAD_RESULT };
   }
   if (job.state === 'failed') view.error = decodeJobError(job.failedReason ?? undefined);
   return view;

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { planChunks } from '../core/chunks/plan.ts';
 import { buildFfmpegArgs } from '../core/ffmpeg/build-args.ts';
 import { buildAssembleArgs, buildChunkArgs, concatList } from '../core/ffmpeg/chunk-args.ts';
-import type { PresetName } from '../core/config/schema.ts';
+import type { BuiltinPresetName as PresetName } from '../core/presets/names.ts';
 import { verifyProxy } from '../core/media/verify-proxy.ts';
 import { PRESETS } from '../core/presets/presets.ts';
 import {

@@ -3,11 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { configSchema } from '../core/config/schema.ts';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
 import { enqueueResponseSchema, type EnqueueResponse } from '../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
-import { startWorker, type RunningWorker } from '../encoder-image/worker.ts';
 import { claimedProxy } from '../gateway/enqueue.ts';
 import { createFfprobeInspector, headerMatches } from '../gateway/proxy-inspector.ts';
 import {
@@ -17,6 +15,7 @@ import {
   silentLogger,
   until,
   type GatewayHarness,
+  startRealWorker,
 } from './helpers/gateway-fixture.ts';
 import { runFfmpeg } from './helpers/media.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
@@ -77,24 +76,9 @@ async function failed(h: GatewayHarness, jobId: string): Promise<void> {
   assert.match((await h.inspect.getJob(jobId))!.failedReason, /PROXY_OTHER_PRESET/);
 }
 
-function realWorker(h: GatewayHarness): Promise<RunningWorker> {
-  const config = configSchema.parse({
-    paths: { proxy_root: h.proxyRoot },
-    broker: { url: redis.url, queue: h.config.broker.queue },
-    worker: { lock_seconds: 5, nice: 0 },
-  });
-  return startWorker({
-    brokerUrl: redis.url,
-    config,
-    logger: silentLogger,
-    concurrency: 1,
-    searchPath: process.env.PATH ?? '',
-  });
-}
-
 test('"done" means a proxy of the preset at the path the current config gives', async () => {
   const h = await gatewayHarness(redis.url);
-  const worker = await realWorker(h);
+  const worker = await startRealWorker(h, redis.url);
   let moved: GatewayHarness | undefined;
   try {
     const first = await queue(h);

@@ -3,17 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { configSchema } from '../core/config/schema.ts';
 import { sampleClipArgs } from '../core/ffmpeg/sample-media.ts';
 import { enqueueResponseSchema, type EnqueueResponse } from '../core/job/contract.ts';
 import { PROTOCOL_VERSION } from '../core/version.ts';
-import { startWorker, type RunningWorker } from '../encoder-image/worker.ts';
 import {
   gatewayHarness,
   post,
-  silentLogger,
   until,
   type GatewayHarness,
+  startRealWorker,
 } from './helpers/gateway-fixture.ts';
 import { probeFile, runFfmpeg } from './helpers/media.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
@@ -50,27 +48,11 @@ async function finished(h: GatewayHarness, jobId: string): Promise<void> {
   );
 }
 
-/** A worker whose own config says nothing of sizes: the size must come with the job. */
-function realWorker(h: GatewayHarness): Promise<RunningWorker> {
-  const config = configSchema.parse({
-    paths: { proxy_root: h.proxyRoot },
-    broker: { url: redis.url, queue: h.config.broker.queue },
-    worker: { lock_seconds: 5, nice: 0 },
-  });
-  return startWorker({
-    brokerUrl: redis.url,
-    config,
-    logger: silentLogger,
-    concurrency: 1,
-    searchPath: process.env.PATH ?? '',
-  });
-}
-
 test("the gateway's encoding.size and preset reach the worker; another size re-encodes", async () => {
   const half = await gatewayHarness(redis.url, {
     config: { encoding: { preset: 'h264-intra', size: 'half' } },
   });
-  const worker = await realWorker(half);
+  const worker = await startRealWorker(half, redis.url);
   let full: GatewayHarness | undefined;
   try {
     const first = await queue(half);

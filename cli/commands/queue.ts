@@ -91,7 +91,10 @@ export function queueCommand(ctx: CliContext): Command {
   return new Command('queue')
     .description('queue files and folders for proxies, then show progress and a summary')
     .argument('[paths...]', 'files and folders (folders are walked recursively)')
-    .option('--preset <name>', `${BUILTIN_PRESET_NAMES.join(', ')} (default: encoding.preset)`)
+    .option(
+      '--preset <name>',
+      `${BUILTIN_PRESET_NAMES.join(', ')} or a presets: name; overrides encoding.rules (default: encoding.preset)`,
+    )
     .option('--wait', 'wait for the proxies (default at a terminal)')
     .option('--no-wait', 'return once queued')
     .option('--json', 'print a machine-readable summary on stdout (waits unless --no-wait)')
@@ -495,6 +498,10 @@ export function jsonSummary(
       proxyPath: j.proxyPath,
       farmSource: j.farmSource ?? j.source,
       farmProxyPath: j.farmProxyPath ?? j.proxyPath,
+      // The preset the proxy was made with, and the encoding.rules entry that chose it; a
+      // completed event carries them in its result only.
+      preset: j.result?.preset ?? j.preset,
+      rule: j.result?.rule ?? j.rule ?? null,
       reused: j.result ? j.result.reused : null,
       error: j.error,
       ...(j.chunks && { chunks: j.chunks }),

@@ -1,13 +1,19 @@
 import type { Config, PresetName } from '../../core/config/schema.ts';
 import type { SourceRef } from '../../core/job/contract.ts';
 import type { ProbeResponse } from '../../core/job/probe-contract.ts';
-import { PRESETS } from '../../core/presets/presets.ts';
+import {
+  hasPreset,
+  presetTableFrom,
+  resolvePreset,
+  type PresetTable,
+} from '../../core/presets/choose-preset.ts';
+import { DEFAULT_PROXY_SIZE, encoderOf } from '../../core/presets/presets.ts';
 import { PROTOCOL_VERSION } from '../../core/version.ts';
 import type { Logger } from '../../core/log.ts';
 import { fail, type CheckLine } from './check-line.ts';
 import { requestProbe } from './probe-client.ts';
 import { sampleSources } from './sample.ts';
-import { presetsLacking, sourceLines } from './worker-lines.ts';
+import { sourceLines } from './worker-lines.ts';
 
 /** Sources a worker checks before a batch is sent. */
 export const PREFLIGHT_SAMPLE = 8;
@@ -22,6 +28,8 @@ export function preflightFailures(
   response: ProbeResponse,
   sampled: readonly SourceRef[],
   preset: PresetName,
+  /** Where the preset's encoder is looked up; a name it lacks (the gateway's own) is not checked. */
+  table: PresetTable = { size: DEFAULT_PROXY_SIZE, user: {} },
 ): CheckLine[] {
   const result = response.result;
   if (response.outcome !== 'answered' || !result) return [];
@@ -35,11 +43,14 @@ export function preflightFailures(
         'install ffmpeg there, or set ffmpeg.path in its config',
       ),
     );
-  } else if (presetsLacking(result).includes(preset)) {
+  } else if (
+    hasPreset(table, preset) &&
+    result.ffmpeg.missingEncoders.includes(encoderOf(resolvePreset(table, preset)))
+  ) {
     lines.push(
       fail(
         'encoders',
-        `the ffmpeg of worker ${host} lacks ${PRESETS[preset].videoArgs[0]}, which ${preset} needs`,
+        `the ffmpeg of worker ${host} lacks ${encoderOf(resolvePreset(table, preset))}, which ${preset} needs`,
         'use an ffmpeg built with it (the bundled ffmpeg-static has it), or set ffmpeg.path',
       ),
     );
@@ -93,5 +104,5 @@ export async function preflight(
     );
     return [];
   }
-  return preflightFailures(response, sampled, response.preset);
+  return preflightFailures(response, sampled, response.preset, presetTableFrom(config));
 }

@@ -1,4 +1,4 @@
-import type { PresetName } from '../../core/config/schema.ts';
+import type { BuiltinPresetName } from '../../core/presets/names.ts';
 import type { ProbeResponse, ProbeResult } from '../../core/job/probe-contract.ts';
 import { PRESETS } from '../../core/presets/presets.ts';
 import { fail, ok, warn, type CheckLine } from './check-line.ts';
@@ -21,9 +21,9 @@ export function unansweredLine(r: ProbeResponse): CheckLine {
 }
 
 /** The presets whose encoder a worker's ffmpeg lacks. Pure. */
-export function presetsLacking(result: ProbeResult): PresetName[] {
+export function presetsLacking(result: ProbeResult): BuiltinPresetName[] {
   const missing = new Set(result.ffmpeg.missingEncoders);
-  return (Object.keys(PRESETS) as PresetName[]).filter((p) =>
+  return (Object.keys(PRESETS) as BuiltinPresetName[]).filter((p) =>
     missing.has(PRESETS[p].videoArgs[0]!),
   );
 }

@@ -77,11 +77,29 @@ worker:
 encoding:
   # prores-proxy (ProRes 422 Proxy), prores-lt (ProRes 422 LT), dnxhr-lb (DNxHR LB),
   # dnxhr-sq (DNxHR SQ) or h264-intra (all-intra H.264, for machines without a fast ProRes
-  # decoder). The proxy is a .mov.
+  # decoder), or a name defined under presets: below. The proxy is a .mov.
   preset: prores-proxy
   # Proxy size as Resolve offers it: 720 (lines high), 540, 1080, half, quarter (of the
   # source's size) or source. Never larger than the source.
   size: 720
+  # Ordered: the first rule whose match fits a source (as its worker probes it) picks the
+  # preset; none: preset above. A --preset given to queue overrides the rules. Match fields:
+  # codec, width/height/fps {min, max}, bit_depth, chroma (420, 422, 444), extension, path (a glob).
+  rules: []
+  #  - preset: dnxhr-lb
+  #    match: { codec: hevc, height: { min: 2160 } }
+  #  - preset: prores-lt
+  #    match: { bit_depth: { min: 10 }, chroma: ["422", "444"] }
+
+# Your own presets: a built-in base with overrides (profile, size, pix_fmt, audio, options).
+# Resolve links a proxy only when its audio tracks match the clip's: keep audio.streams at all
+# unless every clip the preset is for has just those tracks.
+presets: {}
+#  prores-hq-half:
+#    base: prores-proxy
+#    profile: hq
+#    size: half
+#    options: { "-qscale:v": 9 }
 
 chunking:
   # Long clips are split into chunks that every worker shares, then joined without re-encoding.

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { pathStyle } from '../paths/path-mapping.ts';
-import { BUILTIN_PRESET_NAMES } from '../presets/names.ts';
+import { BUILTIN_PRESET_NAMES, isBuiltinPreset, PRESET_NAME_PATTERN } from '../presets/names.ts';
 import { DEFAULT_PROXY_SIZE } from '../presets/presets.ts';
+import { presetRulesSchema } from '../presets/rule-schema.ts';
 import { proxySizeSchema } from '../presets/size-schema.ts';
+import { userPresetsSchema } from '../presets/user-presets.ts';
 
 /** Seconds, as a whole number. */
 const seconds = z.number().int().min(1);
@@ -24,7 +26,7 @@ const mappedPrefix = z
  * The single source of truth for configuration. Every key has a default, so an empty file is a
  * valid file; unknown keys are errors (a typo must not be silently ignored).
  */
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   app: z
     .strictObject({
       /** At most once a day, `queue`, `up` and `status` say when a newer Proxima is published. */
@@ -122,15 +124,22 @@ export const configSchema = z.strictObject({
     .prefault({}),
   encoding: z
     .strictObject({
-      /** Default preset: one of BUILTIN_PRESET_NAMES (core/presets/names.ts). */
-      preset: z.enum(BUILTIN_PRESET_NAMES).default('prores-proxy'),
+      /** Default preset: a built-in (core/presets/names.ts) or one defined under `presets:`. */
+      preset: z.string().regex(PRESET_NAME_PATTERN, 'a preset name').default('prores-proxy'),
       /**
        * Proxy size as Resolve offers it: 720 (a height, also as the string "720"), 540, 1080,
        * half, quarter or source. Never larger than the source.
        */
       size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
+      /**
+       * Ordered: the first rule whose match fits a source's probe picks its preset; none:
+       * encoding.preset. A request's explicit preset overrides them.
+       */
+      rules: presetRulesSchema.default([]),
     })
     .prefault({}),
+  /** User presets: name -> a built-in base with overrides (core/presets/user-presets.ts). */
+  presets: userPresetsSchema.default({}),
   chunking: z
     .strictObject({
       /** Split long clips into chunks any worker can encode, joined without re-encoding. */
@@ -251,6 +260,23 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+});
+
+export const configSchema = configObject.superRefine((config, ctx) => {
+  // Names are checked against the table here, where both the built-ins and `presets:` are known.
+  const known = [...BUILTIN_PRESET_NAMES, ...Object.keys(config.presets)];
+  const isKnown = (name: string) => isBuiltinPreset(name) || Object.hasOwn(config.presets, name);
+  const refs: [string, (string | number)[]][] = [
+    [config.encoding.preset, ['encoding', 'preset']],
+    ...config.encoding.rules.map((r, i): [string, (string | number)[]] => [
+      r.preset,
+      ['encoding', 'rules', i, 'preset'],
+    ]),
+  ];
+  for (const [name, path] of refs) {
+    // As an enum's issue, so the error lists the names like any other choice of values.
+    if (!isKnown(name)) ctx.addIssue({ code: 'invalid_value', values: known, path, input: name });
+  }
 });
 
 export type Config = z.output<typeof configSchema>;

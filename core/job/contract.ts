@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { BUILTIN_PRESET_NAMES } from '../presets/names.ts';
+import { PRESET_NAME_PATTERN } from '../presets/names.ts';
 import { DEFAULT_PROXY_SIZE } from '../presets/presets.ts';
+import { presetRulesSchema } from '../presets/rule-schema.ts';
 import { proxySizeSchema } from '../presets/size-schema.ts';
+import { userPresetsSchema } from '../presets/user-presets.ts';
 import { PROTOCOL_VERSION } from '../version.ts';
 
 /**
@@ -9,7 +11,19 @@ import { PROTOCOL_VERSION } from '../version.ts';
  * CLI, the gateway and the workers. Validated once at each boundary, then trusted.
  */
 
-export const presetNameSchema = z.enum(BUILTIN_PRESET_NAMES);
+/**
+ * A built-in or user preset name; whether it is known is checked against the gateway's preset
+ * table (core/presets/choose-preset.ts), which only the gateway has.
+ */
+export const presetNameSchema = z
+  .string()
+  .regex(PRESET_NAME_PATTERN, 'a preset name (lower-case letters, digits, _ and -)');
+
+/** The rule that chose a job's preset: its 0-based place in encoding.rules, and its text. */
+export const chosenRuleSchema = z.strictObject({
+  index: z.number().int().min(0),
+  description: z.string(),
+});
 
 /** paths.layout: below the proxy root (mirror) or in a Proxy folder beside each source. */
 export const proxyLayoutSchema = z.enum(['mirror', 'beside']);
@@ -101,9 +115,17 @@ export const encodeJobSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   batchId: z.string(),
   source: sourceRefSchema,
+  /** The request's preset, else encoding.preset: the one used when no rule matches. */
   preset: presetNameSchema,
   /** The gateway's encoding.size, so every worker makes the same frame size. */
   size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
+  /**
+   * The user presets the job may use (its preset's and its rules'), defined as the gateway's
+   * config has them, so every worker builds the same proxy whatever its own config says.
+   */
+  presets: userPresetsSchema.default({}),
+  /** The gateway's encoding.rules, applied after the worker's probe; empty with an explicit preset. */
+  rules: presetRulesSchema.default([]),
   proxyPath: z.string(),
   /**
    * mirror: the proxy root proxyPath is below, no folder between them may lead outside it.
@@ -151,8 +173,11 @@ export const chunkJobSchema = z.strictObject({
   generation: z.number(),
   batchId: z.string(),
   source: sourceRefSchema,
+  /** The preset the clip job chose after its probe, so every chunk and the join agree. */
   preset: presetNameSchema,
   size: proxySizeSchema.default(DEFAULT_PROXY_SIZE),
+  /** The chosen preset's definition when it is a user preset. */
+  presets: userPresetsSchema.default({}),
   /** The clip's proxy; the chunk file is named after it, in its folder. */
   proxyPath: z.string(),
   proxyRoot: z.string(),
@@ -198,6 +223,9 @@ export const encodeResultSchema = z.strictObject({
   worker: z.string(),
   /** Chunks the clip was encoded in, when it was split. */
   chunks: z.number().int().optional(),
+  /** The preset the proxy was made with, and the rule that chose it (null: none matched). */
+  preset: presetNameSchema.optional(),
+  rule: chosenRuleSchema.nullable().optional(),
 });
 export type EncodeResult = z.output<typeof encodeResultSchema>;
 
@@ -230,7 +258,10 @@ export const jobViewSchema = z.strictObject({
   farmSource: z.string().optional(),
   /** The proxy as the encoder writes it. */
   farmProxyPath: z.string().optional(),
+  /** The preset queued, or once encoded the one the proxy was made with. */
   preset: presetNameSchema,
+  /** The encoding.rules entry that chose the preset; null: none did (or not encoded yet). */
+  rule: chosenRuleSchema.nullable().optional(),
   attempts: z.number().int(),
   progress: progressSchema.nullable(),
   /** As the worker reported it: its proxyPath is the farm's (farmProxyPath). */

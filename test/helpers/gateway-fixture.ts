@@ -6,6 +6,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { createRedis } from '../../core/broker/connection.ts';
 import { configSchema, type Config } from '../../core/config/schema.ts';
 import { createLogger } from '../../core/log.ts';
+import { startWorker, type RunningWorker } from '../../encoder-image/worker.ts';
 import { createApp } from '../../gateway/app.ts';
 import type { AppDeps, AppOptions } from '../../gateway/deps.ts';
 import { openRepositories, type Repositories } from '../../gateway/repositories.ts';
@@ -146,4 +147,23 @@ export function encodeResult(proxyPath: string) {
     encodeSeconds: 0.5,
     worker: 'test-worker',
   };
+}
+
+/**
+ * A real worker (probe, ffmpeg, verify) on the harness's queue and proxy root, whose own config
+ * says nothing else: whatever the proxy looks like must come with the job from the gateway.
+ */
+export function startRealWorker(h: GatewayHarness, brokerUrl: string): Promise<RunningWorker> {
+  const config = configSchema.parse({
+    paths: { proxy_root: h.proxyRoot },
+    broker: { url: brokerUrl, queue: h.config.broker.queue },
+    worker: { lock_seconds: 5, nice: 0 },
+  });
+  return startWorker({
+    brokerUrl,
+    config,
+    logger: silentLogger,
+    concurrency: 1,
+    searchPath: process.env.PATH ?? '',
+  });
 }
