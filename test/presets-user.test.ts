@@ -55,6 +55,15 @@ test('hostile user presets are refused with the key named', () => {
     refusal({ tiny: { base: 'h264-intra', pix_fmt: 'rgb24' } }),
     /^presets\.tiny\.pix_fmt: a pixel format of libx264/,
   );
+  // Formats the encoder has but the profile cannot carry: ffmpeg would refuse them mid-batch.
+  assert.equal(
+    refusal({ tiny: { base: 'h264-intra', pix_fmt: 'yuv422p' } }),
+    'presets.tiny.pix_fmt: a pixel format of libx264 profile high: yuv420p',
+  );
+  assert.equal(
+    refusal({ tiny: { base: 'dnxhr-lb', profile: 'dnxhr_sq', pix_fmt: 'yuv422p10le' } }),
+    'presets.tiny.pix_fmt: a pixel format of dnxhd profile dnxhr_sq: yuv422p',
+  );
   assert.match(
     refusal({ tiny: { base: 'h264-intra', audio: { streams: 'some' } } }),
     /^presets\.tiny\.audio\.streams: all, or first-N/,

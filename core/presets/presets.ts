@@ -122,11 +122,21 @@ export const ENCODER_PROFILES: Record<string, Record<string, EncoderProfile>> = 
   },
 };
 
-/** Pixel formats each encoder is fed by a preset; the first is the built-ins' choice. */
-export const ENCODER_PIX_FMTS: Record<string, readonly string[]> = {
-  prores_ks: ['yuv422p10le', 'yuv444p10le'],
-  dnxhd: ['yuv422p', 'yuv422p10le'],
-  libx264: ['yuv420p', 'yuv422p'],
+/**
+ * Pixel formats a preset may feed each encoder, by the profile config uses (ENCODER_PROFILES):
+ * only what that profile can carry, so a user preset cannot ask for a combination ffmpeg then
+ * refuses mid-batch (DNxHR LB/SQ/HQ are 8-bit 4:2:2, H.264 High and Main 8-bit 4:2:0, the
+ * ProRes 422 profiles 10-bit 4:2:2). The first is the built-ins' choice.
+ */
+export const ENCODER_PIX_FMTS: Record<string, Record<string, readonly string[]>> = {
+  prores_ks: {
+    proxy: ['yuv422p10le'],
+    lt: ['yuv422p10le'],
+    standard: ['yuv422p10le'],
+    hq: ['yuv422p10le'],
+  },
+  dnxhd: { dnxhr_lb: ['yuv422p'], dnxhr_sq: ['yuv422p'], dnxhr_hq: ['yuv422p'] },
+  libx264: { high: ['yuv420p'], main: ['yuv420p'] },
 };
 
 const PCM_ALL: PresetAudio = { codec: 'pcm', streams: 'all' };

@@ -65,12 +65,13 @@ export const userPresetsSchema = z
           message: `a profile of ${encoder}: ${profiles.join(', ')}`,
         });
       }
-      const fmts = ENCODER_PIX_FMTS[encoder] ?? [];
+      const profile = p.profile ?? baseProfileName(p.base);
+      const fmts = ENCODER_PIX_FMTS[encoder]?.[profile] ?? [];
       if (p.pix_fmt !== undefined && !fmts.includes(p.pix_fmt)) {
         ctx.addIssue({
           code: 'custom',
           path: [name, 'pix_fmt'],
-          message: `a pixel format of ${encoder}: ${fmts.join(', ')}`,
+          message: `a pixel format of ${encoder} profile ${profile}: ${fmts.join(', ')}`,
         });
       }
       for (const [key, value] of Object.entries(p.options)) {
@@ -100,6 +101,14 @@ export const userPresetsSchema = z
       }
     }
   });
+
+/** The config name of the profile a built-in uses (the one whose option its argv carries). */
+function baseProfileName(base: (typeof BUILTIN_PRESET_NAMES)[number]): string {
+  const preset = PRESETS[base];
+  const profiles = ENCODER_PROFILES[encoderOf(preset)] ?? {};
+  const arg = preset.videoArgs[preset.videoArgs.indexOf('-profile:v') + 1];
+  return Object.keys(profiles).find((k) => profiles[k]!.arg === arg) ?? '';
+}
 
 /** A user preset as the encoder runs it: its base with the overrides applied. Pure. */
 export function resolveUserPreset(name: string, p: UserPreset, size: ProxySize): Preset {
