@@ -174,3 +174,40 @@ test('a worker that sees everything: the pre-flight passes and the batch is enco
     await worker.done;
   }
 });
+
+test('with layout beside, a read-only proxy root is no reason to refuse: the proxy goes beside the clip', async () => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // The same user with the other layout: a gateway and a worker of their own queue.
+  const env = {
+    ...box.env,
+    PROXIMA_PATHS__LAYOUT: 'beside',
+    PROXIMA_BROKER__QUEUE: `${queue}-beside`,
+    PROXIMA_GATEWAY__LISTEN: `127.0.0.1:${port}`,
+    PROXIMA_GATEWAY__URL: url,
+  };
+  const beside = startCli(['up', '--workers', '0'], { env });
+  const media = path.join(box.root, 'beside-case');
+  const clip = await makeClip(media, 'D001', 'h264-stereo');
+  let worker: RunningCli | undefined;
+  try {
+    await beside.waitFor(/gateway listening on/);
+    worker = startNamespacedWorker(env, [{ path: box.proxyRoot, readOnly: true }]);
+    await worker.waitFor(/worker ready/);
+    const r = await runCli(['queue', '--json', media], { env });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /FAIL|pre-flight/);
+    const out = JSON.parse(r.stdout) as {
+      counts: { completed: number };
+      jobs: { proxyPath: string }[];
+    };
+    assert.equal(out.counts.completed, 1);
+    const proxy = path.join(media, 'Proxy', 'D001.mov');
+    assert.equal(out.jobs[0]!.proxyPath, proxy);
+    assert.ok(statSync(proxy).size > 0, `${proxy} beside ${clip}`);
+  } finally {
+    if (worker) await stopWorker(worker);
+    beside.child.kill('SIGINT');
+    await beside.done;
+  }
+});

@@ -80,7 +80,7 @@ export function probeRoutes(deps: AppDeps): Hono {
         sources: mapped,
         media: req.media,
         preset,
-        proxyRoot: path.resolve(config.paths.proxy_root),
+        proxyRoot: writeCheckFolder(config.paths, mapped),
         encoders: PRESET_ENCODERS,
         deadline: started + timeoutMs,
       },
@@ -152,4 +152,18 @@ export function whyNotSent(
     };
   }
   return null;
+}
+
+/**
+ * Where a worker checks it can write proxies: the proxy root, or with layout beside the folder
+ * of the first sampled source, where its Proxy folder is made (checking the Proxy folder itself
+ * would leave one behind a batch that is then not queued).
+ */
+function writeCheckFolder(
+  paths: AppDeps['config']['paths'],
+  farmSources: readonly string[],
+): string {
+  const first = farmSources[0];
+  if (paths.layout === 'beside' && first !== undefined) return path.dirname(first);
+  return path.resolve(paths.proxy_root);
 }
