@@ -9,7 +9,7 @@ import { decodeJobError } from '../core/job/job-error.ts';
 import { jobQueueName } from '../core/job/keys.ts';
 import type { EncodeJob, EncodeResult } from '../core/job/contract.ts';
 import type { Logger } from '../core/log.ts';
-import { encoderThreads } from '../core/presets/presets.ts';
+import { defaultConcurrency, encoderThreads } from '../core/presets/presets.ts';
 import { PROTOCOL_VERSION, PROXIMA_VERSION } from '../core/version.ts';
 import { createChildGuard, killAllChildren } from './child-guard.ts';
 import { createFfmpegRunner, type FfmpegRunner } from './ffmpeg-runner.ts';
@@ -80,10 +80,6 @@ export interface RunningWorker {
   close(opts?: { force?: boolean }): Promise<void>;
 }
 
-export function defaultConcurrency(configured: number, cores = availableParallelism()): number {
-  return configured > 0 ? configured : Math.max(1, Math.floor(cores / 2));
-}
-
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const { config, logger } = opts;
   const ffmpeg = locateFfmpeg(config.ffmpeg.path, opts.searchPath);
@@ -95,7 +91,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   } catch (err) {
     logger.warn({ err }, 'could not lower CPU priority');
   }
-  const concurrency = opts.concurrency || defaultConcurrency(config.worker.concurrency);
+  const concurrency =
+    opts.concurrency || defaultConcurrency(config.worker.concurrency, availableParallelism());
   const id = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = logger.child({ component: 'worker', worker: id });
   const redis = createRedis(opts.brokerUrl);

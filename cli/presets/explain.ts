@@ -10,6 +10,7 @@ import type { MediaInfo } from '../../core/media/media-info.ts';
 import { toFarm } from '../../core/paths/path-mapping.ts';
 import { proxyPathFor } from '../../core/paths/proxy-path.ts';
 import {
+  defaultConcurrency,
   encoderThreads,
   estimatedVideoBitrate,
   proxyDimensions,
@@ -97,10 +98,12 @@ export async function explainFile(
         chunkSeconds: config.chunking.chunk_seconds,
       })
     : null;
+  const cores = availableParallelism();
   const args = buildFfmpegArgs(media, choice.preset, {
     input: farmPath,
     output: proxyPath,
-    threads: encoderThreads(availableParallelism(), workerConcurrency(config.worker.concurrency)),
+    // As `proxima work` on this machine would run it.
+    threads: encoderThreads(cores, defaultConcurrency(config.worker.concurrency, cores)),
   });
   return {
     file: absolute,
@@ -116,11 +119,6 @@ export async function explainFile(
     chunks: split ? split.chunks.length : null,
     ffmpeg: { path: ffmpegPath(loaded), args },
   };
-}
-
-/** As `proxima work` on this machine runs it: worker.concurrency, 0 meaning half the cores. */
-function workerConcurrency(configured: number): number {
-  return configured > 0 ? configured : Math.max(1, Math.floor(availableParallelism() / 2));
 }
 
 /** Shown beside the argv; the explanation stands without it. */

@@ -221,6 +221,11 @@ export function encoderOf(preset: Preset): string {
   return preset.videoArgs[0]!;
 }
 
+/** Jobs one worker runs at once: worker.concurrency, 0 meaning half the cores (at least 1). */
+export function defaultConcurrency(configured: number, cores: number): number {
+  return configured > 0 ? configured : Math.max(1, Math.floor(cores / 2));
+}
+
 /**
  * Encoder threads per job when `concurrency` jobs share `cores`: two single-threaded DNxHR
  * encodes side by side make 45 fps where two with ffmpeg's automatic threading make 40, and
